@@ -1,0 +1,202 @@
+#include "engine/vk/allocator.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "engine/vk/check.h"
+#include "engine/vk/context.h"
+#include "engine/vk/loader.h"
+
+namespace vkf::vk {
+namespace {
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+}  // namespace
+
+Allocator::Allocator(Context& ctx) : ctx_(ctx), alive_(std::make_shared<bool>(true)) {
+  VkPhysicalDeviceMemoryProperties mp;
+  vkGetPhysicalDeviceMemoryProperties(ctx.physical(), &mp);
+  // Probe which memory types a storage buffer may live in.
+  VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bi.size = 1024;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  VkBuffer probe = VK_NULL_HANDLE;
+  check(vkCreateBuffer(ctx.device(), &bi, nullptr, &probe), "vkCreateBuffer");
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(ctx.device(), probe, &req);
+  vkDestroyBuffer(ctx.device(), probe, nullptr);
+  alignment_ = std::max<uint64_t>({req.alignment, ctx.info().storage_offset_alignment, 256});
+
+  // On CPU/integrated devices device-local memory is host-visible: map it and skip staging copies.
+  // On discrete GPUs use plain device-local memory (the host-visible BAR window is small).
+  const VkMemoryPropertyFlags uma = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                    VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  bool want_uma = ctx.info().type != VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  int chosen = -1;
+  for (uint32_t i = 0; i < mp.memoryTypeCount && want_uma && chosen < 0; ++i)
+    if ((req.memoryTypeBits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & uma) == uma) chosen = int(i);
+  for (uint32_t i = 0; i < mp.memoryTypeCount && chosen < 0; ++i)
+    if ((req.memoryTypeBits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT))
+      chosen = int(i);
+  if (chosen < 0) throw std::runtime_error("no device-local memory type for storage buffers");
+  memory_type_ = uint32_t(chosen);
+  host_visible_ = (mp.memoryTypes[chosen].propertyFlags & (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) ==
+                  (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+  uint64_t max_alloc = ctx.info().max_allocation_size ? ctx.info().max_allocation_size : (1ull << 30);
+  block_size_ = std::min<uint64_t>(256ull << 20, max_alloc);
+}
+
+Allocator::~Allocator() {
+  *alive_ = false;
+  std::lock_guard lock(mu_);
+  for (auto& [sz, b] : pool_) vkDestroyBuffer(ctx_.device(), b->buffer, nullptr);
+  pool_.clear();
+  for (auto& blk : blocks_)
+    if (blk.memory) {
+      if (blk.mapped) vkUnmapMemory(ctx_.device(), blk.memory);
+      vkFreeMemory(ctx_.device(), blk.memory, nullptr);
+    }
+}
+
+uint64_t Allocator::size_class(uint64_t bytes) const {
+  // Quarter-power-of-two classes: at most 25% waste, good reuse across similar shapes.
+  bytes = std::max<uint64_t>(bytes, 256);
+  uint64_t p = 1;
+  while (p * 2 <= bytes) p *= 2;
+  uint64_t step = std::max<uint64_t>(p / 4, 256);
+  return align_up(bytes, step);
+}
+
+std::unique_ptr<Buffer> Allocator::fresh(uint64_t size) {
+  VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bi.size = size;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  VkBuffer buf = VK_NULL_HANDLE;
+  check(vkCreateBuffer(ctx_.device(), &bi, nullptr, &buf), "vkCreateBuffer");
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(ctx_.device(), buf, &req);
+  uint64_t need = align_up(req.size, alignment_);
+  // first fit over existing blocks
+  for (uint32_t bi_ = 0; bi_ < blocks_.size(); ++bi_) {
+    auto& blk = blocks_[bi_];
+    for (auto it = blk.free.begin(); it != blk.free.end(); ++it) {
+      uint64_t off = align_up(it->first, alignment_);
+      uint64_t pad = off - it->first;
+      if (it->second < pad + need) continue;
+      uint64_t start = it->first, len = it->second;
+      blk.free.erase(it);
+      if (pad) blk.free[start] = pad;
+      if (len > pad + need) blk.free[off + need] = len - pad - need;
+      check(vkBindBufferMemory(ctx_.device(), buf, blk.memory, off), "vkBindBufferMemory");
+      blk.used += need;
+      return std::make_unique<Buffer>(Buffer{buf, size, bi_, off, blk.mapped ? blk.mapped + off : nullptr, next_id_++});
+    }
+  }
+  // new block (a dedicated one when the request is larger than the standard block)
+  Block blk;
+  blk.size = std::max(block_size_, need);
+  VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+  ai.allocationSize = blk.size;
+  ai.memoryTypeIndex = memory_type_;
+  VkResult r = vkAllocateMemory(ctx_.device(), &ai, nullptr, &blk.memory);
+  if (r != VK_SUCCESS) {
+    vkDestroyBuffer(ctx_.device(), buf, nullptr);
+    throw std::runtime_error("out of device memory allocating " + std::to_string(blk.size >> 20) + " MiB block (" +
+                             result_name(r) + "); in use: " + std::to_string(stats_.live_bytes >> 20) + " MiB");
+  }
+  if (host_visible_) {
+    void* p = nullptr;
+    check(vkMapMemory(ctx_.device(), blk.memory, 0, VK_WHOLE_SIZE, 0, &p), "vkMapMemory");
+    blk.mapped = static_cast<std::byte*>(p);
+  }
+  if (blk.size > need) blk.free[need] = blk.size - need;
+  blk.used = need;
+  check(vkBindBufferMemory(ctx_.device(), buf, blk.memory, 0), "vkBindBufferMemory");
+  stats_.block_bytes += blk.size;
+  blocks_.push_back(std::move(blk));
+  uint32_t idx = uint32_t(blocks_.size() - 1);
+  return std::make_unique<Buffer>(Buffer{buf, size, idx, 0, blocks_[idx].mapped, next_id_++});
+}
+
+std::shared_ptr<Buffer> Allocator::alloc(uint64_t bytes) {
+  uint64_t cls = size_class(bytes);
+  std::lock_guard lock(mu_);
+  std::unique_ptr<Buffer> b;
+  if (auto it = pool_.find(cls); it != pool_.end()) {
+    b = std::move(it->second);
+    pool_.erase(it);
+    stats_.pooled_bytes -= cls;
+    b->id = next_id_++;  // a reused buffer is a new value for hazard tracking
+    ++stats_.reuses;
+  } else {
+    b = fresh(cls);
+    ++stats_.allocations;
+  }
+  stats_.live_bytes += cls;
+  stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, stats_.live_bytes);
+  std::weak_ptr<bool> alive = alive_;
+  // The shared_ptr's deleter hands the record back to the pool (or frees it if the allocator is gone).
+  return std::shared_ptr<Buffer>(b.release(), [this, alive](Buffer* p) {
+    std::unique_ptr<Buffer> owned(p);
+    if (auto a = alive.lock(); a && *a) release(std::move(owned));
+  });
+}
+
+void Allocator::release(std::unique_ptr<Buffer> b) {
+  std::lock_guard lock(mu_);
+  stats_.live_bytes -= b->size;
+  stats_.pooled_bytes += b->size;
+  uint64_t sz = b->size;
+  pool_.emplace(sz, std::move(b));
+}
+
+void Allocator::destroy(std::unique_ptr<Buffer> b) {
+  auto& blk = blocks_[b->block];
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(ctx_.device(), b->buffer, &req);
+  uint64_t need = align_up(req.size, alignment_);
+  vkDestroyBuffer(ctx_.device(), b->buffer, nullptr);
+  auto [it, ok] = blk.free.emplace(b->offset, need);
+  // coalesce with neighbours
+  if (auto nx = std::next(it); nx != blk.free.end() && it->first + it->second == nx->first) {
+    it->second += nx->second;
+    blk.free.erase(nx);
+  }
+  if (it != blk.free.begin()) {
+    auto pv = std::prev(it);
+    if (pv->first + pv->second == it->first) {
+      pv->second += it->second;
+      blk.free.erase(it);
+    }
+  }
+  blk.used -= need;
+}
+
+void Allocator::trim() {
+  std::lock_guard lock(mu_);
+  for (auto& [sz, b] : pool_) destroy(std::move(b));
+  pool_.clear();
+  stats_.pooled_bytes = 0;
+  for (auto& blk : blocks_)
+    if (blk.memory && blk.used == 0) {
+      if (blk.mapped) vkUnmapMemory(ctx_.device(), blk.memory);
+      vkFreeMemory(ctx_.device(), blk.memory, nullptr);
+      stats_.block_bytes -= blk.size;
+      blk.memory = VK_NULL_HANDLE;
+      blk.mapped = nullptr;
+      blk.free.clear();
+      blk.size = 0;
+    }
+}
+
+MemoryStats Allocator::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void Allocator::reset_peak() {
+  std::lock_guard lock(mu_);
+  stats_.peak_live_bytes = stats_.live_bytes;
+}
+
+}  // namespace vkf::vk

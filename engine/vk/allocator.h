@@ -1,0 +1,78 @@
+// Device memory: large blocks (<= maxMemoryAllocationSize) sub-allocated first-fit, one VkBuffer per
+// allocation bound at its offset. Released buffers go to a size-class pool for reuse, so model
+// evaluations recycle intermediates instead of allocating.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <vulkan/vulkan.h>
+
+namespace vkf::vk {
+
+class Context;
+
+// One device buffer: owned VkBuffer over a sub-range of a memory block. Returned to the pool when the
+// last shared_ptr goes away (see Allocator::alloc).
+struct Buffer {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  uint64_t size = 0;         // usable bytes (capacity of the size class)
+  uint32_t block = 0;
+  uint64_t offset = 0;       // within the block
+  std::byte* mapped = nullptr;  // host pointer when the memory is host-visible, else null
+  uint64_t id = 0;           // unique per allocation, for hazard tracking
+};
+
+struct MemoryStats {
+  uint64_t block_bytes = 0;  // device memory held in blocks
+  uint64_t live_bytes = 0;   // bytes in buffers handed out now
+  uint64_t peak_live_bytes = 0;
+  uint64_t pooled_bytes = 0;
+  uint64_t allocations = 0;  // fresh sub-allocations (pool misses)
+  uint64_t reuses = 0;       // pool hits
+};
+
+class Allocator {
+ public:
+  explicit Allocator(Context& ctx);
+  ~Allocator();
+  Allocator(const Allocator&) = delete;
+  Allocator& operator=(const Allocator&) = delete;
+
+  // A buffer of at least `bytes` bytes (storage + transfer usage).
+  std::shared_ptr<Buffer> alloc(uint64_t bytes);
+  bool host_visible() const { return host_visible_; }
+  // Frees pooled buffers back to their blocks (and empty blocks to the driver).
+  void trim();
+  MemoryStats stats() const;
+  void reset_peak();
+
+ private:
+  struct Block {
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    uint64_t size = 0;
+    std::byte* mapped = nullptr;
+    std::map<uint64_t, uint64_t> free;  // offset -> size
+    uint64_t used = 0;
+  };
+  void release(std::unique_ptr<Buffer> b);  // back to pool
+  void destroy(std::unique_ptr<Buffer> b);  // back to block
+  std::unique_ptr<Buffer> fresh(uint64_t size);
+  uint64_t size_class(uint64_t bytes) const;
+
+  Context& ctx_;
+  uint32_t memory_type_ = 0;
+  bool host_visible_ = false;
+  uint64_t block_size_ = 0;
+  uint64_t alignment_ = 256;
+  uint64_t next_id_ = 1;
+  std::vector<Block> blocks_;
+  std::multimap<uint64_t, std::unique_ptr<Buffer>> pool_;  // size class -> free buffer
+  mutable std::mutex mu_;
+  MemoryStats stats_;
+  std::shared_ptr<bool> alive_;  // lets late-released buffers know the allocator is gone
+};
+
+}  // namespace vkf::vk

@@ -1,0 +1,36 @@
+// Catch2 main for vkflow_tests. Validation messages raised by any test fail the process that ran it
+// (ctest runs each test case in its own process, so the failure lands on the test that caused it).
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <iostream>
+#include <memory>
+
+#include "tests/support/gpu.h"
+
+namespace vkf::test {
+namespace {
+std::unique_ptr<vk::Context>& holder() {
+  static std::unique_ptr<vk::Context> c;
+  return c;
+}
+}  // namespace
+vk::Context& gpu() {
+  if (!holder()) holder() = std::make_unique<vk::Context>();
+  return *holder();
+}
+bool gpu_created() { return holder() != nullptr; }
+}  // namespace vkf::test
+
+int main(int argc, char** argv) {
+  int rc = Catch::Session().run(argc, argv);
+  if (vkf::test::gpu_created()) {
+    auto msgs = vkf::test::gpu().take_validation_messages();
+    if (!msgs.empty()) {
+      std::cerr << "FAILED: " << msgs.size() << " Vulkan validation message(s) during this run:\n";
+      for (auto& m : msgs) std::cerr << "  " << m << "\n";
+      if (rc == 0) rc = 1;
+    }
+  }
+  return rc;
+}

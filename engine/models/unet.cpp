@@ -1,0 +1,136 @@
+#include "engine/models/unet.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "engine/models/nn.h"
+#include "engine/vk/context.h"
+
+namespace vkf::models {
+
+UNet::UNet(const UNetConfig& cfg, const Weights& w, std::string prefix) : cfg_(cfg), s_(w, std::move(prefix)) {}
+
+// in_layers: GN(eps 1e-5)+SiLU -> conv3x3; + emb_layers(SiLU(emb)) per channel; out_layers: GN+SiLU -> conv3x3;
+// skip: identity or conv1x1.
+Tensor UNet::resblock(vk::Recorder& rec, const Tensor& x, const Tensor& emb_silu, const Scope& s) const {
+  Tensor h = nn::group_norm(rec, x, s.sub("in_layers.0"), 1e-5f, true);
+  h = nn::conv_same(rec, h, s.sub("in_layers.2"));
+  Tensor e = nn::linear(rec, emb_silu, s.sub("emb_layers.1"));  // [B, Cout]
+  h = nn::add(rec, h, e.reshape({e.dim(0), e.dim(1), 1, 1}));
+  h = nn::group_norm(rec, h, s.sub("out_layers.0"), 1e-5f, true);
+  h = nn::conv_same(rec, h, s.sub("out_layers.3"));
+  Tensor skip = s.has("skip_connection.weight") ? nn::conv_same(rec, x, s.sub("skip_connection")) : x;
+  return nn::add(rec, skip, h);
+}
+
+Tensor UNet::transformer(vk::Recorder& rec, const Tensor& x, const Tensor& context, const Scope& s, int ch,
+                         int depth) const {
+  const int64_t H = x.dim(2), W = x.dim(3);
+  const int heads = cfg_.heads_for(ch), hd = cfg_.head_dim_for(ch);
+  const float scale = 1.0f / std::sqrt(float(hd));
+  Tensor h = nn::group_norm(rec, x, s.sub("norm"), 1e-6f, false);
+  if (cfg_.use_linear_in_transformer) {
+    h = nn::linear(rec, nn::nchw_to_nlc(rec, h), s.sub("proj_in"));
+  } else {
+    h = nn::nchw_to_nlc(rec, nn::conv_same(rec, h, s.sub("proj_in")));
+  }
+  for (int d = 0; d < depth; ++d) {
+    auto b = s.sub("transformer_blocks." + std::to_string(d));
+    // self-attention
+    Tensor n = nn::layer_norm(rec, h, b.sub("norm1"), 1e-5f);
+    auto a1 = b.sub("attn1");
+    Tensor q = nn::linear(rec, n, a1.sub("to_q"), false), k = nn::linear(rec, n, a1.sub("to_k"), false),
+           v = nn::linear(rec, n, a1.sub("to_v"), false);
+    h = nn::add(rec, h, nn::linear(rec, nn::attention(rec, q, k, v, heads, false, scale), a1.sub("to_out.0")));
+    // cross-attention over the context
+    n = nn::layer_norm(rec, h, b.sub("norm2"), 1e-5f);
+    auto a2 = b.sub("attn2");
+    q = nn::linear(rec, n, a2.sub("to_q"), false);
+    k = nn::linear(rec, context, a2.sub("to_k"), false);
+    v = nn::linear(rec, context, a2.sub("to_v"), false);
+    h = nn::add(rec, h, nn::linear(rec, nn::attention(rec, q, k, v, heads, false, scale), a2.sub("to_out.0")));
+    // GEGLU feed-forward
+    n = nn::layer_norm(rec, h, b.sub("norm3"), 1e-5f);
+    n = nn::geglu(rec, nn::linear(rec, n, b.sub("ff.net.0.proj")));
+    h = nn::add(rec, h, nn::linear(rec, n, b.sub("ff.net.2")));
+  }
+  if (cfg_.use_linear_in_transformer) {
+    h = nn::nlc_to_nchw(rec, nn::linear(rec, h, s.sub("proj_out")), H, W);
+  } else {
+    h = nn::conv_same(rec, nn::nlc_to_nchw(rec, h, H, W), s.sub("proj_out"));
+  }
+  return nn::add(rec, h, x);
+}
+
+Tensor UNet::forward(vk::Recorder& rec, const Tensor& x, const std::vector<float>& timesteps, const Tensor& context,
+                     std::vector<std::pair<std::string, Tensor>>* debug) const {
+  const int64_t B = x.dim(0);
+  const int levels = cfg_.levels();
+  const int64_t mult = int64_t(1) << (levels - 1);
+  if (x.rank() != 4 || x.dim(1) != cfg_.in_channels)
+    throw std::invalid_argument("unet: x must be [B," + std::to_string(cfg_.in_channels) + ",H,W], got " + shape_str(x.shape()));
+  if (x.dim(2) % mult || x.dim(3) % mult)
+    throw std::invalid_argument("unet: latent size " + std::to_string(x.dim(2)) + "x" + std::to_string(x.dim(3)) +
+                                " must be a multiple of " + std::to_string(mult));
+  if (int64_t(timesteps.size()) != B) throw std::invalid_argument("unet: one timestep per batch element expected");
+  if (context.rank() != 3 || context.dim(0) != B || context.dim(2) != cfg_.context_dim)
+    throw std::invalid_argument("unet: context must be [" + std::to_string(B) + ",T," + std::to_string(cfg_.context_dim) +
+                                "], got " + shape_str(context.shape()));
+  auto keep = [&](const std::string& name, const Tensor& t) {
+    if (debug) debug->emplace_back(name, t);
+  };
+  auto& ctx = rec.context();
+  Tensor t = from_host(ctx, {B}, timesteps, DType::F32);
+  Tensor temb = nn::timestep_embedding(rec, t, cfg_.model_channels);
+  if (x.dtype() != DType::F32) temb = nn::cast(rec, temb, x.dtype());
+  keep("t_emb", temb);
+  Tensor emb = nn::linear(rec, temb, s_.sub("time_embed.0"));
+  emb = nn::linear(rec, nn::silu(rec, emb), s_.sub("time_embed.2"));
+  keep("emb", emb);
+  Tensor emb_silu = nn::silu(rec, emb);  // every ResBlock applies SiLU before emb_layers.1
+
+  std::vector<Tensor> skips;
+  Tensor h = nn::conv_same(rec, x, s_.sub("input_blocks.0.0"));
+  skips.push_back(h);
+  keep("input_blocks.0", h);
+  int idx = 1;
+  for (int l = 0; l < levels; ++l) {
+    const int ch = cfg_.level_channels(l);
+    for (int r = 0; r < cfg_.num_res_blocks; ++r, ++idx) {
+      auto blk = s_.sub("input_blocks." + std::to_string(idx));
+      h = resblock(rec, h, emb_silu, blk.sub("0"));
+      if (cfg_.has_attention(l)) h = transformer(rec, h, context, blk.sub("1"), ch, cfg_.transformer_depth[size_t(l)]);
+      skips.push_back(h);
+      keep("input_blocks." + std::to_string(idx), h);
+    }
+    if (l != levels - 1) {
+      h = nn::conv(rec, h, s_.sub("input_blocks." + std::to_string(idx) + ".0.op"), 2, {1, 1, 1, 1});
+      skips.push_back(h);
+      keep("input_blocks." + std::to_string(idx), h);
+      ++idx;
+    }
+  }
+  const int ch_mid = cfg_.level_channels(levels - 1);
+  h = resblock(rec, h, emb_silu, s_.sub("middle_block.0"));
+  h = transformer(rec, h, context, s_.sub("middle_block.1"), ch_mid, cfg_.transformer_depth_middle);
+  h = resblock(rec, h, emb_silu, s_.sub("middle_block.2"));
+  keep("middle_block", h);
+  idx = 0;
+  for (int l = levels - 1; l >= 0; --l) {
+    const int ch = cfg_.level_channels(l);
+    for (int i = 0; i <= cfg_.num_res_blocks; ++i, ++idx) {
+      auto blk = s_.sub("output_blocks." + std::to_string(idx));
+      h = nn::concat_channels(rec, h, skips.back());  // h first, skip second
+      skips.pop_back();
+      h = resblock(rec, h, emb_silu, blk.sub("0"));
+      int sub = 1;
+      if (cfg_.has_attention(l)) h = transformer(rec, h, context, blk.sub(std::to_string(sub++)), ch, cfg_.transformer_depth[size_t(l)]);
+      if (l != 0 && i == cfg_.num_res_blocks) h = nn::conv_same(rec, nn::upsample2x(rec, h), blk.sub(std::to_string(sub) + ".conv"));
+      keep("output_blocks." + std::to_string(idx), h);
+    }
+  }
+  h = nn::group_norm(rec, h, s_.sub("out.0"), 1e-5f, true);
+  return nn::conv_same(rec, h, s_.sub("out.2"));
+}
+
+}  // namespace vkf::models

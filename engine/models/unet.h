@@ -1,0 +1,28 @@
+// openaimodel.UNetModel (SD1.x/2.x, legacy=False) under model.diffusion_model.: eps (or v) prediction
+// for x [B,C,H,W], float timesteps [B] and context [B,T,context_dim].
+#pragma once
+#include <vector>
+
+#include "engine/models/sd_config.h"
+#include "engine/models/weights.h"
+#include "engine/vk/recorder.h"
+
+namespace vkf::models {
+
+class UNet {
+ public:
+  UNet(const UNetConfig& cfg, const Weights& w, std::string prefix = kUNetPrefix);
+  // Records one evaluation. `timesteps` host values (one per batch element). If `debug` is given, it
+  // receives (name, tensor) of intermediates named like unet_debug.safetensors.
+  Tensor forward(vk::Recorder& rec, const Tensor& x, const std::vector<float>& timesteps, const Tensor& context,
+                 std::vector<std::pair<std::string, Tensor>>* debug = nullptr) const;
+  const UNetConfig& config() const { return cfg_; }
+
+ private:
+  Tensor resblock(vk::Recorder& rec, const Tensor& x, const Tensor& emb_silu, const Scope& s) const;
+  Tensor transformer(vk::Recorder& rec, const Tensor& x, const Tensor& context, const Scope& s, int ch, int depth) const;
+  UNetConfig cfg_;
+  Scope s_;
+};
+
+}  // namespace vkf::models

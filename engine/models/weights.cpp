@@ -1,0 +1,41 @@
+#include "engine/models/weights.h"
+
+#include <stdexcept>
+
+#include "engine/io/half.h"
+#include "engine/io/safetensors.h"
+#include "engine/vk/context.h"
+
+namespace vkf::models {
+
+void Weights::load_prefix(const io::SafeTensors& st, std::string_view prefix) {
+  for (const auto& info : st.tensors()) {
+    if (info.name.compare(0, prefix.size(), prefix) != 0) continue;
+    if (info.dtype != io::StDType::F32 && info.dtype != io::StDType::F16 && info.dtype != io::StDType::BF16 &&
+        info.dtype != io::StDType::F64)
+      continue;  // position_ids and other integer buffers are not weights
+    Shape shape(info.shape.begin(), info.shape.end());
+    Tensor t = empty(*ctx_, shape, dtype_);
+    if (info.dtype == io::StDType::F16 && dtype_ == DType::F16) {
+      upload_bytes(*ctx_, t, st.bytes(info));  // same storage: no conversion
+    } else {
+      auto f = st.to_f32(info);
+      upload(*ctx_, t, f);
+    }
+    t_[info.name] = std::move(t);
+  }
+}
+
+const Tensor& Weights::get(const std::string& name) const {
+  auto it = t_.find(name);
+  if (it == t_.end()) throw std::runtime_error("checkpoint has no tensor '" + name + "'");
+  return it->second;
+}
+
+uint64_t Weights::bytes() const {
+  uint64_t n = 0;
+  for (auto& [k, t] : t_) n += t.bytes();
+  return n;
+}
+
+}  // namespace vkf::models

@@ -1,0 +1,60 @@
+// Shared helpers of the tokenizer tests: the golden cases and the reference vocabulary in /work/shared.
+#pragma once
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "engine/text/clip_tokenizer.h"
+
+namespace vkf::text::test {
+
+inline std::filesystem::path shared_dir() { return std::filesystem::path(VKFLOW_SHARED_DIR); }
+inline std::filesystem::path clip_gz() { return shared_dir() / "clip" / "bpe_simple_vocab_16e6.txt.gz"; }
+
+inline const nlohmann::json& golden_cases() {
+  static const nlohmann::json j = [] {
+    std::ifstream in(shared_dir() / "golden" / "tokenizer_cases.json");
+    return nlohmann::json::parse(in);
+  }();
+  return j;
+}
+
+// Loading the 1.3 MB gz file once for all tests.
+inline const ClipTokenizer& reference_tokenizer() {
+  static const ClipTokenizer tok = ClipTokenizer::from_file(clip_gz());
+  return tok;
+}
+
+// A fresh directory under the system temp dir, removed at scope exit.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path() /
+           ("vkflow_tok_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+inline void write_file(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out << bytes;
+}
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace vkf::text::test

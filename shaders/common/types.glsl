@@ -8,7 +8,7 @@
 #define STYPE float
 #endif
 
-// Linear invocation index over a 2-D grid of 1-D workgroups (x limited to 65535 groups).
-uint linear_id() {
-  return gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-}
+// Linear invocation index over a 2-D grid of 1-D workgroups (x limited to 65535 groups). A macro, not a
+// function: glslang binds gl_WorkGroupSize where a function is parsed, and this file is included before
+// the shader's `layout(local_size_x_id = 0) in;`, so a function here would multiply by the default 1.
+#define linear_id() (gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x)

@@ -1,0 +1,126 @@
+// `vkflow run GRAPH.json`: validate, then execute a ComfyUI API-format graph; prints saved image paths.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <stdexcept>
+
+#include "engine/cli/command.h"
+#include "engine/cli/graph_args.h"
+#include "engine/cli/progress.h"
+#include "engine/graph/executor.h"
+#include "engine/graph/services.h"
+
+namespace vkf::cli {
+namespace {
+
+const char* kUsage =
+    "usage: vkflow run GRAPH.json [options]\n\n"
+    "Runs a ComfyUI API-format graph ({\"<id>\": {\"class_type\", \"inputs\"}} or {\"prompt\": {...}}).\n"
+    "Only output nodes and their ancestors run. Progress goes to stderr, saved files to stdout.\n\n"
+    "options:\n"
+    "  --set ID.INPUT=VALUE  override an input of node ID; VALUE is JSON when it parses (42, 7.5, true,\n"
+    "                        [\"4\", 0]), else a string. Repeatable.\n"
+    "  --output-dir DIR      where output nodes write images (default: output)\n"
+    "  --models-dir DIR      where loaders look for models (default: models)\n"
+    "  --input-dir DIR       where LoadImage looks (default: input)\n"
+    "  --device N            GPU index (default: VKFLOW_DEVICE or the best device)\n"
+    "  --profile             print per-node timings at the end\n"
+    "  --quiet               no progress output\n"
+    "  --no-cache            do not cache node outputs\n\n"
+    "exit status: 0 success, 2 invalid graph or arguments, 1 failure while running\n";
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void on_sigint(int) {
+  g_cancel.store(true);
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+int run_command(std::vector<std::string> args) {
+  std::string file;
+  std::vector<std::string> sets;
+  graph::RunEnv env;
+  int device = -1;
+  bool profile = false, quiet = false, no_cache = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+    if (auto v = option_value(args, i, "--set")) sets.push_back(*v);
+    else if (auto v = option_value(args, i, "--output-dir")) env.paths.output_dir = *v;
+    else if (auto v = option_value(args, i, "--models-dir")) env.paths.models_dir = *v;
+    else if (auto v = option_value(args, i, "--input-dir")) env.paths.input_dir = *v;
+    else if (auto v = option_value(args, i, "--device")) {
+      try {
+        size_t used = 0;
+        device = std::stoi(*v, &used);
+        if (used != v->size()) throw std::invalid_argument(*v);
+      } catch (const std::exception&) {
+        throw UsageError("--device expects an integer, got '" + *v + "'");
+      }
+    } else if (a == "--profile") profile = true;
+    else if (a == "--quiet" || a == "-q") quiet = true;
+    else if (a == "--no-cache") no_cache = true;
+    else if (a.rfind("-", 0) == 0) throw UsageError("unknown option " + a);
+    else if (file.empty()) file = a;
+    else throw UsageError("more than one graph file given ('" + file + "', '" + a + "')");
+  }
+  if (file.empty()) throw UsageError("no graph file given");
+
+  auto g = load_graph("run", file);
+  if (!g) return kExitUsage;
+  apply_sets(*g, sets);
+  auto v = graph::validate(*g);
+  if (!v.ok()) {
+    std::cerr << "vkflow run: " << file << ": invalid graph (" << v.errors.size() << " problem"
+              << (v.errors.size() == 1 ? "" : "s") << "):\n";
+    for (auto& e : v.errors) std::cerr << "  " << e.to_string() << "\n";
+    return kExitUsage;
+  }
+
+  // >>> GPU: created lazily, on the first node that asks for it (see engine/graph/services.h).
+  env.services->set_factory(graph::kGpuService, [device] { return graph::make_gpu_service(device); });
+  env.cancel = &g_cancel;
+  ProgressPrinter progress(isatty(STDERR_FILENO), quiet);
+  env.on_event = [&](const graph::Event& e) { progress.on_event(e); };
+  auto prev = std::signal(SIGINT, on_sigint);
+
+  graph::CacheOptions cache;
+  cache.enabled = !no_cache;
+  graph::Executor ex(cache);
+  graph::RunResult r = ex.run(*g, env);
+  std::signal(SIGINT, prev);
+  if (profile) progress.print_profile();
+
+  // Results of the output nodes: files written (stdout, one per line) and text previews.
+  for (auto& [id, ui] : r.ui) {
+    if (auto it = ui.find("images"); it != ui.end() && it->is_array())
+      for (auto& img : *it) std::cout << graph::ui_image_path(img, env.paths).string() << "\n";
+    if (auto it = ui.find("text"); it != ui.end() && it->is_array())
+      for (auto& t : *it) std::cout << "#" << id << ": " << (t.is_string() ? t.get<std::string>() : t.dump()) << "\n";
+  }
+  switch (r.status) {
+    case graph::RunStatus::Success: return kExitOk;
+    case graph::RunStatus::Invalid:
+      std::cerr << "vkflow run: invalid graph:\n" << r.validation.to_string();
+      return kExitUsage;
+    case graph::RunStatus::Interrupted:
+      std::cerr << "vkflow run: interrupted at node " << r.error_node << " (" << r.error_class << ")\n";
+      return kExitFailure;
+    case graph::RunStatus::Error:
+      std::cerr << "vkflow run: error in node " << r.error_node << " (" << r.error_class << "): " << r.error_message
+                << "\n";
+      return kExitFailure;
+  }
+  return kExitFailure;
+}
+
+Registrar reg({"run", "run a ComfyUI API-format graph (JSON)", run_command});
+
+}  // namespace
+}  // namespace vkf::cli

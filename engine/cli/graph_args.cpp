@@ -1,0 +1,51 @@
+#include "engine/cli/graph_args.h"
+
+#include <iostream>
+
+#include "engine/cli/command.h"
+
+namespace vkf::cli {
+
+std::optional<std::string> option_value(const std::vector<std::string>& args, size_t& i, const std::string& name) {
+  const std::string& a = args[i];
+  if (a == name) {
+    if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
+    return args[++i];
+  }
+  if (a.rfind(name + "=", 0) == 0) return a.substr(name.size() + 1);
+  return std::nullopt;
+}
+
+nlohmann::json parse_set_value(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? nlohmann::json(text) : j;
+}
+
+void apply_sets(graph::Graph& g, const std::vector<std::string>& sets, const graph::Registry& reg) {
+  for (auto& s : sets) {
+    auto eq = s.find('='), dot = s.find('.');
+    if (eq == std::string::npos || dot == std::string::npos || dot > eq || dot == 0 || dot + 1 == eq)
+      throw UsageError("--set expects ID.INPUT=VALUE, got '" + s + "'");
+    std::string id = s.substr(0, dot), input = s.substr(dot + 1, eq - dot - 1);
+    const graph::Node* n = g.find(id);
+    if (!n) throw UsageError("--set " + s + ": the graph has no node with id '" + id + "'");
+    if (const graph::NodeDef* def = reg.find(n->class_type); def && !def->find_input(input)) {
+      std::string names;
+      for (auto& in : def->inputs()) names += (names.empty() ? "" : ", ") + in.name;
+      throw UsageError("--set " + s + ": node " + id + " (" + n->class_type + ") has no input '" + input +
+                       "' (inputs: " + names + ")");
+    }
+    g.set_input(id, input, parse_set_value(s.substr(eq + 1)));
+  }
+}
+
+std::optional<graph::Graph> load_graph(const std::string& cmd, const std::string& path) {
+  try {
+    return graph::Graph::load(path);
+  } catch (const graph::ParseError& e) {
+    std::cerr << "vkflow " << cmd << ": " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+}  // namespace vkf::cli

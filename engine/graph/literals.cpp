@@ -1,0 +1,157 @@
+#include "engine/graph/literals.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+namespace vkf::graph {
+
+namespace {
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\n\r\f\v"), e = s.find_last_not_of(" \t\n\r\f\v");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// Python int(str): optional sign and decimal digits only.
+std::optional<Value> parse_int(const std::string& raw) {
+  std::string s = trim(raw);
+  size_t i = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
+  if (i == s.size()) return std::nullopt;
+  for (size_t k = i; k < s.size(); ++k)
+    if (!std::isdigit((unsigned char)s[k])) return std::nullopt;
+  errno = 0;
+  if (s[0] == '-') {
+    long long v = std::strtoll(s.c_str(), nullptr, 10);
+    if (errno) return std::nullopt;
+    return Value(static_cast<int64_t>(v));
+  }
+  unsigned long long v = std::strtoull(s.c_str() + i, nullptr, 10);
+  if (errno) return std::nullopt;
+  return Value(static_cast<uint64_t>(v));
+}
+
+std::optional<double> parse_float(const std::string& raw) {
+  std::string s = trim(raw);
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string py_str(const nlohmann::json& v) {
+  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
+  return v.dump();
+}
+
+long double as_ld(const nlohmann::json& j) {
+  if (j.is_number_unsigned()) return (long double)j.get<uint64_t>();
+  if (j.is_number_integer()) return (long double)j.get<int64_t>();
+  return (long double)j.get<double>();
+}
+
+long double as_ld(const Value& v) {
+  if (v.kind() == Value::Kind::Int) {
+    auto j = v.to_json();
+    return as_ld(j);
+  }
+  return (long double)v.as_float();
+}
+
+std::string num_text(const Value& v) { return v.to_json().dump(); }
+
+}  // namespace
+
+std::optional<Value> coerce_literal(const InputSpec& spec, const nlohmann::json& v, std::string* why) {
+  auto fail = [&](const std::string& w) -> std::optional<Value> {
+    if (why) *why = w;
+    return std::nullopt;
+  };
+  const std::string& t = spec.type;
+  if (v.is_null()) return fail("null is not a " + t + " value");
+  if (v.is_object() || v.is_array()) return fail("a JSON " + std::string(v.type_name()) + " is not a " + t + " value");
+  if (t == kInt) {
+    if (v.is_number_unsigned()) return Value(v.get<uint64_t>());
+    if (v.is_number_integer()) return Value(v.get<int64_t>());
+    if (v.is_boolean()) return Value(int64_t(v.get<bool>()));
+    if (v.is_number_float()) {
+      double d = std::trunc(v.get<double>());
+      if (!std::isfinite(d)) return fail("cannot convert " + v.dump() + " to an integer");
+      if (d >= -9.2233720368547758e18 && d < 9.2233720368547758e18) return Value(static_cast<int64_t>(d));
+      if (d >= 0 && d < 1.8446744073709552e19) return Value(static_cast<uint64_t>(d));
+      return fail(v.dump() + " is out of the 64-bit integer range");
+    }
+    if (auto r = parse_int(v.get<std::string>())) return r;
+    return fail("invalid literal for int() with base 10: '" + v.get<std::string>() + "'");
+  }
+  if (t == kFloat) {
+    if (v.is_number()) return Value(v.get<double>());
+    if (v.is_boolean()) return Value(v.get<bool>() ? 1.0 : 0.0);
+    if (auto d = parse_float(v.get<std::string>())) return Value(*d);
+    return fail("could not convert string to float: '" + v.get<std::string>() + "'");
+  }
+  if (t == kString) return Value(v.is_string() ? v.get<std::string>() : py_str(v));
+  if (t == kBoolean) {
+    if (v.is_boolean()) return Value(v.get<bool>());
+    if (v.is_number()) return Value(v.get<double>() != 0);
+    std::string s = trim(v.get<std::string>());
+    for (auto& c : s) c = (char)std::tolower((unsigned char)c);
+    if (s == "true") return Value(true);
+    if (s == "false") return Value(false);
+    return fail("'" + v.get<std::string>() + "' is not true or false");
+  }
+  if (t == kCombo) {
+    if (v.is_string()) return Value(v.get<std::string>());
+    return fail(v.dump() + " is not one of the listed strings");
+  }
+  return fail("input type " + t + " takes a link, not a literal");
+}
+
+std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& v) {
+  if (spec.type == kInt || spec.type == kFloat) {
+    if (spec.type == kFloat && std::isnan(v.as_float()))
+      return LiteralProblem{"invalid_input_type", "Value nan is not a number", spec.name};
+    if (spec.min.is_number() && as_ld(v) < as_ld(spec.min))
+      return LiteralProblem{"value_smaller_than_min",
+                            "Value " + num_text(v) + " smaller than min of " + spec.min.dump(), spec.name};
+    if (spec.max.is_number() && as_ld(v) > as_ld(spec.max))
+      return LiteralProblem{"value_bigger_than_max",
+                            "Value " + num_text(v) + " bigger than max of " + spec.max.dump(), spec.name};
+  }
+  if (spec.type == kCombo) {
+    auto opts = spec.combo_options();
+    for (auto& o : opts)
+      if (o == v.as_string()) return std::nullopt;
+    std::ostringstream list;
+    for (size_t i = 0; i < opts.size() && i < 20; ++i) list << (i ? ", " : "") << "'" << opts[i] << "'";
+    if (opts.size() > 20) list << ", ... (" << opts.size() << " in all)";
+    return LiteralProblem{"value_not_in_list", "Value not in list",
+                          spec.name + ": '" + v.as_string() + "' not in [" + list.str() + "]"};
+  }
+  return std::nullopt;
+}
+
+bool types_match(const std::string& received, const std::string& expected) {
+  if (received == expected || received == kAny || expected == kAny) return true;
+  if (expected == kCombo && received == kString) return true;
+  auto split = [](const std::string& s) {
+    std::set<std::string> out;
+    std::stringstream ss(s);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+      size_t b = part.find_first_not_of(' '), e = part.find_last_not_of(' ');
+      if (b != std::string::npos) out.insert(part.substr(b, e - b + 1));
+    }
+    return out;
+  };
+  auto a = split(received), b = split(expected);
+  for (auto& x : a)
+    if (b.count(x)) return true;
+  return false;
+}
+
+}  // namespace vkf::graph

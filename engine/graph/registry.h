@@ -1,0 +1,39 @@
+// The process-wide node registry, filled by static NodeRegistrar objects in nodes/*.cpp (and tests).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/graph/schema.h"
+
+namespace vkf::graph {
+
+class Registry {
+ public:
+  static Registry& instance();  // the one the static registrars fill
+
+  void add(NodeDef def);  // throws std::logic_error on a duplicate class or a def without execute()
+  const NodeDef* find(const std::string& class_type) const;  // nullptr when unknown
+  const NodeDef& get(const std::string& class_type) const;   // throws GraphError when unknown
+  std::vector<std::string> names() const;                    // sorted
+  size_t size() const { return defs_.size(); }
+
+  nlohmann::json object_info() const;  // ComfyUI's /object_info: {"<class>": {...}, ...}
+
+ private:
+  std::map<std::string, std::unique_ptr<const NodeDef>> defs_;  // stable addresses for find()
+};
+
+// `static NodeRegistrar reg(NodeDef("X")...);` — registers at static-init time; a broken declaration
+// prints its reason and aborts (a programming error, found on the first start).
+struct NodeRegistrar {
+  explicit NodeRegistrar(NodeDef def);
+};
+
+// Registry::instance().object_info()
+nlohmann::json object_info();
+
+}  // namespace vkf::graph

@@ -1,0 +1,107 @@
+#pragma once
+// SD1.x model hyper-parameters, detected from a checkpoint's tensor names/shapes plus an optional
+// config JSON (same fields as shared/golden/sd1_tiny_a/config.json) for what shapes cannot tell.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vkf::io {
+class SafeTensors;
+}
+
+namespace vkf::models {
+
+struct UNetConfig {
+  int in_channels = 4;
+  int out_channels = 4;
+  int model_channels = 320;
+  std::vector<int> channel_mult{1, 2, 4, 4};
+  int num_res_blocks = 2;
+  std::vector<int> attention_resolutions{1, 2, 4};  // ds values (1 = full latent resolution)
+  int num_heads = 8;                                // -1 when heads come from num_head_channels
+  int num_head_channels = -1;                       // -1 when given by num_heads
+  std::vector<int> transformer_depth{1, 1, 1, 0};   // per level; 0 = no attention at that level
+  int transformer_depth_middle = 1;
+  int context_dim = 768;
+  bool use_linear_in_transformer = false;  // proj_in/proj_out Linear [C,C] instead of conv1x1
+  int time_embed_dim = 1280;               // 4 * model_channels in SD
+
+  int levels() const { return int(channel_mult.size()); }
+  int level_channels(int level) const { return model_channels * channel_mult.at(size_t(level)); }
+  bool has_attention(int level) const { return transformer_depth.at(size_t(level)) > 0; }
+  // Attention heads / head width for a transformer on `ch` channels (openaimodel.py rule).
+  int heads_for(int ch) const { return num_head_channels > 0 ? ch / num_head_channels : num_heads; }
+  int head_dim_for(int ch) const { return num_head_channels > 0 ? num_head_channels : ch / num_heads; }
+};
+
+struct VaeConfig {
+  int ch = 128;
+  std::vector<int> ch_mult{1, 2, 4, 4};
+  int num_res_blocks = 2;
+  int z_channels = 4;
+  int embed_dim = 4;
+  int in_channels = 3;
+  int out_ch = 3;
+  bool mid_attn = true;
+
+  int downsample_factor() const { return 1 << (int(ch_mult.size()) - 1); }
+};
+
+struct TextConfig {
+  int width = 768;
+  int layers = 12;
+  int heads = 12;
+  int vocab_size = 49408;
+  int max_positions = 77;
+  int intermediate = 3072;
+  std::string hidden_act = "quick_gelu";
+  float layer_norm_eps = 1e-5f;
+  int pad_id = 49407, bos_id = 49406, eos_id = 49407;
+};
+
+struct ScheduleConfig {
+  int timesteps = 1000;
+  std::string beta_schedule = "linear";
+  double linear_start = 0.00085;
+  double linear_end = 0.012;
+  std::string parameterization = "eps";  // "eps" or "v"
+};
+
+struct ModelConfig {
+  std::string family = "sd1";
+  UNetConfig unet;
+  VaeConfig vae;
+  TextConfig text;
+  ScheduleConfig schedule;
+  float scale_factor = 0.18215f;
+};
+
+// Checkpoint key prefixes of the SD1.x single-file layout.
+inline constexpr const char* kUNetPrefix = "model.diffusion_model.";
+inline constexpr const char* kVaePrefix = "first_stage_model.";
+inline constexpr const char* kTextPrefix = "cond_stage_model.transformer.text_model.";
+
+// Bad or contradictory model description (message names the checkpoint / config file and field).
+struct ModelConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Detects the family and every hyper-parameter from the weights; head counts, text activation /
+// token ids, schedule and scale factor come from `config` (SD1.x defaults when absent). Values in
+// `config` that the weights also determine must agree with them. Also verifies that every tensor
+// the architecture needs is present with the right shape (see sd_layout.h).
+ModelConfig detect_config(const io::SafeTensors& st, const std::optional<nlohmann::json>& config);
+
+// The config JSON to use with `ckpt`: `explicit_cfg` when given (must exist and parse), otherwise
+// "<dir>/<stem>.json" next to the checkpoint when that exists, otherwise nullopt.
+// The returned JSON carries the source path under "__source__" for error messages.
+std::optional<nlohmann::json> find_sidecar_config(const std::filesystem::path& ckpt,
+                                                  const std::optional<std::filesystem::path>& explicit_cfg);
+
+// Everything in `cfg`, in the config.json field layout (for logs, `vkflow info`, tests).
+nlohmann::json to_json(const ModelConfig& cfg);
+
+}  // namespace vkf::models

@@ -1,0 +1,69 @@
+#pragma once
+// The SD1.x architecture as a walk over its parameters, named exactly like the checkpoint keys
+// (stable-diffusion.cpp style: the model tree is the key tree). The same walk lists what a
+// checkpoint must contain and can drive weight binding in the model code, so names live in one place.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/models/sd_config.h"
+
+namespace vkf::io {
+class SafeTensors;
+}
+
+namespace vkf::models {
+
+// Visits parameters under a dotted prefix. child("input_blocks.1") returns a walker whose params
+// are named "<prefix>input_blocks.1.<name>".
+class ParamWalk {
+ public:
+  using Visit = std::function<void(const std::string& name, const std::vector<int64_t>& shape)>;
+  explicit ParamWalk(Visit visit, std::string prefix = "");
+
+  ParamWalk child(std::string_view name) const;
+  void param(std::string_view name, std::vector<int64_t> shape) const;
+  // Common modules: "<name>.weight" (+ "<name>.bias").
+  void linear(std::string_view name, int64_t in, int64_t out, bool bias = true) const;
+  void conv(std::string_view name, int64_t in, int64_t out, int64_t k) const;
+  void norm(std::string_view name, int64_t ch) const;  // GroupNorm / LayerNorm: weight + bias
+
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  Visit visit_;
+  std::string prefix_;
+};
+
+// openaimodel.UNetModel (legacy=False) under the walker's prefix ("model.diffusion_model.").
+void walk_unet(const UNetConfig& c, const ParamWalk& w);
+// One ResBlock / SpatialTransformer (exposed for model code that binds per block).
+void walk_resblock(const ParamWalk& w, int cin, int cout, int emb_dim);
+void walk_spatial_transformer(const UNetConfig& c, const ParamWalk& w, int ch, int depth);
+// AutoencoderKL (Encoder/Decoder/quant convs) under "first_stage_model.".
+void walk_vae(const VaeConfig& c, const ParamWalk& w);
+void walk_vae_resblock(const ParamWalk& w, int cin, int cout);
+// HF CLIPTextModel text_model under "cond_stage_model.transformer.text_model." (position_ids is
+// optional in real files and so not listed).
+void walk_text(const TextConfig& c, const ParamWalk& w);
+
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+// Every tensor the SD1.x architecture needs for `cfg`, with full checkpoint names.
+std::vector<TensorSpec> sd1_required_tensors(const ModelConfig& cfg);
+
+struct LayoutReport {
+  std::vector<std::string> missing;      // "model.diffusion_model.out.2.weight"
+  std::vector<std::string> wrong_shape;  // "wrong shape for <name>: expected [..] got [..]"
+  bool ok() const { return missing.empty() && wrong_shape.empty(); }
+  // "<file>: N tensors missing: a, b, ...; wrong shape for ..." (first few of each listed).
+  std::string message(const std::string& file) const;
+};
+// Compares the checkpoint against `required`; unknown extra keys are ignored.
+LayoutReport check_tensors(const io::SafeTensors& st, const std::vector<TensorSpec>& required);
+
+}  // namespace vkf::models

@@ -1,0 +1,39 @@
+// Binding tensor sub-ranges and splitting work into dispatches whose bindings each stay within
+// maxStorageBufferRange (128 MiB on lavapipe). Offsets are aligned down to the device's storage-buffer
+// offset alignment; the element skip this causes travels to the shader as `first` (push constant), which
+// also makes unaligned views (slice0 of odd-sized f16 rows) bindable.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+#include "engine/tensor/tensor.h"
+#include "engine/vk/context.h"
+#include "engine/vk/recorder.h"
+
+namespace vkf::ops {
+
+struct BoundRange {
+  vk::BufferArg arg;
+  uint32_t first = 0;  // index (in elements) of element `begin` inside the binding
+};
+
+// Largest binding range ops plan for: the device's maxStorageBufferRange, or less under a test cap.
+uint64_t binding_limit(const vk::Context& ctx);
+// Testing seam: caps binding_limit (never raises it) so chunk boundaries can be exercised with small
+// tensors; 0 removes the cap. Process-wide and not thread-safe: tests only.
+void set_binding_limit_cap(uint64_t bytes);
+
+// Binds elements [begin, begin+count) of the contiguous tensor t.
+BoundRange bind_elems(const vk::Context& ctx, const Tensor& t, uint64_t begin, uint64_t count, bool write);
+// Whole tensor (the binding must fit maxStorageBufferRange; error names `op`).
+BoundRange bind_all(const vk::Context& ctx, const Tensor& t, bool write, const char* op);
+
+// Largest number of units a chunk may hold when one unit spans `unit_bytes` bytes of the largest binding
+// (leaves room for the alignment slack). Throws naming `op` when a single unit is already too big.
+uint64_t max_chunk_units(const vk::Context& ctx, uint64_t unit_bytes, const char* op);
+
+// Calls fn(begin, count) for consecutive chunks covering [0, units), each at most max_chunk_units.
+void for_each_chunk(const vk::Context& ctx, uint64_t units, uint64_t unit_bytes, const char* op,
+                    const std::function<void(uint64_t begin, uint64_t count)>& fn);
+
+}  // namespace vkf::ops

@@ -1,0 +1,105 @@
+#include <algorithm>
+
+#include "engine/ops/conv2d.h"
+#include "engine/ops/gemm.h"
+#include "engine/ops/op_common.h"
+
+namespace vkf::ops {
+namespace {
+struct Im2colPush {
+  uint32_t Kc, Nc, n0, H, W, Wo, kh, kw, stride, pl, pt, xoff;
+};
+}  // namespace
+
+void conv2d(vk::Recorder& rec, const Tensor& y, const Tensor& x, const Tensor& w, const Tensor* bias,
+            const Conv2dParams& p) {
+  conv2d(rec, y, x, w, bias, p, Conv2dChunking{});
+}
+
+void conv2d(vk::Recorder& rec, const Tensor& y, const Tensor& x, const Tensor& w, const Tensor* bias,
+            const Conv2dParams& p, const Conv2dChunking& chunking) {
+  Shape ys = conv2d_out_shape(x.shape(), w.shape(), p);
+  const std::string what = "conv2d(x " + shape_str(x.shape()) + ", w " + shape_str(w.shape()) + ")";
+  require(y.shape() == ys, what + ": output must be " + shape_str(ys) + ", got " + shape_str(y.shape()));
+  require(x.dtype() == w.dtype() && x.dtype() == y.dtype() && (x.dtype() == DType::F32 || x.dtype() == DType::F16),
+          what + ": x, w, y must all be f32 or all f16");
+  const int64_t B = ys[0], C = x.dim(1), H = x.dim(2), W = x.dim(3), CO = ys[1], KH = w.dim(2), KW = w.dim(3);
+  const int64_t HWo = ys[2] * ys[3], HW = H * W, khw = KH * KW, Ktot = C * khw;
+  if (bias)
+    require(bias->rank() == 1 && bias->dim(0) == CO && bias->dtype() == x.dtype(),
+            what + ": bias must be [" + std::to_string(CO) + "] of the same dtype, got " + shape_str(bias->shape()));
+  if (y.numel() == 0) return;
+  const auto& info = rec.context().info();
+  // A 1x1 conv multiplies x in place (B = x as [Cin, H*W]), except where the GEMM prefers B^T rows (CPUs):
+  // there the im2col pass is exactly that transpose.
+  const bool direct = KH == 1 && KW == 1 && p.stride == 1 && !p.pad_left && !p.pad_right && !p.pad_top &&
+                      !p.pad_bottom && !gemm::tile_for(info).pack_nn;
+  const uint64_t R = chunking.region_bytes ? chunking.region_bytes : gemm::max_region_bytes(info), es = dtype_size(x.dtype());
+  require(uint64_t(HW) * es <= R && uint64_t(HWo) * es <= R && uint64_t(Ktot) * es <= R,
+          what + ": one channel plane exceeds the device's storage buffer range");
+
+  // Input channels per chunk (x binding), multiple of 4 when split so weight sub-blocks stay vec4-aligned.
+  int64_t cc = std::min<int64_t>(C, int64_t(R / (uint64_t(HW) * es)));
+  if (cc < C && cc >= 4) cc &= ~int64_t(3);
+  // Output columns per chunk: bounded im2col buffer (a direct 1x1 conv reads x in place).
+  int64_t nc = HWo;
+  if (!direct) {
+    uint64_t budget = std::min(chunking.col_bytes, R);
+    nc = std::clamp<int64_t>(int64_t(budget / (uint64_t(cc * khw) * es)), 1, HWo);
+    if (nc < HWo && nc >= 4) nc &= ~int64_t(3);
+  }
+  // Output channels per chunk (y and weight bindings, grid height).
+  gemm::Tile tile = gemm::tile_for(info);
+  int64_t mc = std::min<int64_t>({CO, int64_t(R / (uint64_t(HWo) * es)), int64_t(R / (uint64_t(Ktot) * es)),
+                                  int64_t(65535) * tile.bm()});
+
+  Tensor col;
+  if (!direct) col = empty(rec.context(), {cc * khw * nc}, x.dtype());
+  vk::PipelineDesc im2col{variant("conv2d_im2col", x.dtype()), 2, sizeof(Im2colPush), {{0, 64}}};
+  gemm::Call call;
+  call.label = "conv2d";
+  call.lda = uint32_t(Ktot), call.ldc = uint32_t(HWo);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t n0 = 0; n0 < HWo; n0 += nc) {
+      const int64_t n = std::min(nc, HWo - n0);
+      for (int64_t c0 = 0; c0 < C; c0 += cc) {
+        const int64_t cn = std::min(cc, C - c0), kc = cn * khw;
+        gemm::Region xr{&x, uint64_t((b * C + c0) * HW), uint64_t(cn * HW)};
+        if (direct) {
+          call.b = {&x, xr.off + uint64_t(n0), uint64_t((cn - 1) * HW + n)};
+          call.ldb = uint32_t(HW);
+          call.trans_b = false;
+        } else {
+          call.trans_b = true;
+          Im2colPush ip{uint32_t(kc), uint32_t(n), uint32_t(n0), uint32_t(H), uint32_t(W), uint32_t(ys[3]),
+                        uint32_t(KH), uint32_t(KW), uint32_t(p.stride), uint32_t(p.pad_left), uint32_t(p.pad_top), 0};
+          gemm::Region cr{&col, 0, uint64_t(kc * n)};
+          uint32_t unused = 0;
+          vk::BufferArg args[2] = {gemm::bind(info, xr, false, ip.xoff), gemm::bind(info, cr, true, unused)};
+          auto g = grid_1d(uint64_t(kc * n), 64);
+          rec.dispatch(im2col, std::span<const vk::BufferArg>(args, 2), &ip, sizeof ip, g.x, g.y, 1, "conv2d_im2col");
+          call.b = cr;
+          call.ldb = uint32_t(kc);
+        }
+        for (int64_t m0 = 0; m0 < CO; m0 += mc) {
+          const int64_t m = std::min(mc, CO - m0);
+          call.M = uint32_t(m), call.N = uint32_t(n), call.K = uint32_t(kc);
+          call.a = {&w, uint64_t(m0 * Ktot + c0 * khw), uint64_t((m - 1) * Ktot + kc)};
+          call.c = {&y, uint64_t((b * CO + m0) * HWo + n0), uint64_t((m - 1) * HWo + n)};
+          call.bias = bias && c0 == 0 ? bias : nullptr;
+          call.bias_mode = call.bias ? gemm::kBiasPerRow : gemm::kNoBias;
+          call.bias_off = uint32_t(m0);
+          call.accumulate = c0 > 0;
+          gemm::record(rec, call);
+        }
+      }
+    }
+}
+
+Tensor conv2d(vk::Recorder& rec, const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& p) {
+  Tensor y = empty(rec.context(), conv2d_out_shape(x.shape(), w.shape(), p), x.dtype());
+  conv2d(rec, y, x, w, bias, p);
+  return y;
+}
+
+}  // namespace vkf::ops

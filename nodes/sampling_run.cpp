@@ -1,0 +1,37 @@
+#include "nodes/sampling_run.h"
+
+#include "engine/graph/errors.h"
+#include "engine/ops/lincomb.h"
+#include "engine/sampling/torch_rng.h"
+
+namespace vkf::nodes {
+
+SampleResult run_sampling(graph::NodeContext& ctx, sampling::Guider& guider, const SamplerValue& sampler,
+                          const std::vector<float>& sigmas, const NoiseValue& noise, const Tensor& latent) {
+  auto& g = gpu(ctx);
+  if (sigmas.size() < 2) throw std::invalid_argument("sigmas must hold at least 2 values (got " + std::to_string(sigmas.size()) + ")");
+  if (latent.dtype() != DType::F32) throw std::invalid_argument("latent must be f32");
+  // ComfyUI prepare_noise: torch.manual_seed(seed); torch.randn(latent.shape) on the CPU.
+  std::vector<float> host = noise.disabled ? std::vector<float>(size_t(latent.numel()), 0.0f)
+                                           : sampling::torch_randn(noise.seed, latent.shape());
+  Tensor n = from_host(g, latent.shape(), host);
+  vk::Recorder rec(g);
+  sampling::SeededNoise step_noise(noise.seed);
+  Tensor last_denoised;
+  const int steps = int(sigmas.size()) - 1;
+  sampling::SamplerEnv env{rec, guider.model_sampling(),
+                           sampling::make_denoise_fn(guider, sampling::sampler_needs_uncond(sampler.name)),
+                           &step_noise,
+                           [&](int step, int total, const Tensor&, const Tensor& denoised) {
+                             // a copy: the sampler may reuse its buffers in later steps
+                             if (denoised.defined()) last_denoised = ops::lincomb(rec, {{1.0f, &denoised}});
+                             ctx.progress(uint64_t(step + 1), uint64_t(total > 0 ? total : steps));
+                             ctx.check_cancel();
+                           },
+                           nullptr};
+  Tensor out = sampling::ksampler_sample(sampler.name, env, n, latent, sigmas, sampler.options);
+  rec.submit();
+  return {out, last_denoised.defined() ? last_denoised : out};
+}
+
+}  // namespace vkf::nodes

@@ -1,5 +1,6 @@
 // `vkflow eval text|unet|vae-decode|vae-encode`: runs one network on inputs from a safetensors file
 // (golden key names) and writes its outputs under the golden key names — numerics against references.
+#include <cmath>
 #include <iostream>
 
 #include "engine/cli/args.h"
@@ -28,8 +29,15 @@ const char* kHelp =
 
 std::vector<float> download(vk::Context& ctx, const Tensor& t) { return to_host(ctx, t); }
 
+// Non-finite outputs are an error rather than a file full of NaN: a comparison against references
+// would only fail later and less clearly (NaN/Inf inputs or weights end up here too).
 void put(io::SafeTensorsWriter& w, vk::Context& ctx, const std::string& name, const Tensor& t) {
   auto v = download(ctx, t);
+  size_t bad = 0;
+  for (float x : v) bad += !std::isfinite(x);
+  if (bad)
+    throw std::runtime_error("output '" + name + "' contains NaN/Inf (" + std::to_string(bad) + " of " +
+                             std::to_string(v.size()) + " values); check the inputs and checkpoint; nothing written");
   w.add_f32(name, t.shape(), v);
 }
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "engine/cli/command.h"
+#include "engine/vk/context.h"
 #include "engine/cli/graph_args.h"
 #include "engine/cli/progress.h"
 #include "engine/graph/executor.h"
@@ -37,6 +38,17 @@ std::atomic<bool> g_cancel{false};
 extern "C" void on_sigint(int) {
   g_cancel.store(true);
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+// GPU time per op label, from timestamp queries around every dispatch (largest first).
+void print_gpu_profile(const vk::Context& ctx) {
+  auto p = ctx.profile();
+  double total = 0;
+  for (auto& e : p) total += e.ms;
+  std::fprintf(stderr, "GPU time by op (%s), total %.1f ms:\n", ctx.info().name.c_str(), total);
+  for (auto& e : p)
+    std::fprintf(stderr, "  %-24s %10.2f ms %6.1f%% %8llu dispatches\n", e.label.c_str(), e.ms, total > 0 ? 100.0 * e.ms / total : 0.0,
+                 static_cast<unsigned long long>(e.count));
 }
 
 int run_command(std::vector<std::string> args) {
@@ -84,7 +96,13 @@ int run_command(std::vector<std::string> args) {
   }
 
   // >>> GPU: created lazily, on the first node that asks for it (see engine/graph/services.h).
-  env.services->set_factory(graph::kGpuService, [device] { return graph::make_gpu_service(device); });
+  std::shared_ptr<void> gpu_holder;  // kept to print the GPU profile after the run
+  env.services->set_factory(graph::kGpuService, [device, profile, &gpu_holder] {
+    auto c = graph::make_gpu_service(device);
+    if (profile) static_cast<vk::Context*>(c.get())->set_profiling(true);
+    gpu_holder = c;
+    return c;
+  });
   env.cancel = &g_cancel;
   ProgressPrinter progress(isatty(STDERR_FILENO), quiet);
   env.on_event = [&](const graph::Event& e) { progress.on_event(e); };
@@ -95,7 +113,10 @@ int run_command(std::vector<std::string> args) {
   graph::Executor ex(cache);
   graph::RunResult r = ex.run(*g, env);
   std::signal(SIGINT, prev);
-  if (profile) progress.print_profile();
+  if (profile) {
+    progress.print_profile();
+    if (gpu_holder) print_gpu_profile(*static_cast<vk::Context*>(gpu_holder.get()));
+  }
 
   // Results of the output nodes: files written (stdout, one per line) and text previews.
   for (auto& [id, ui] : r.ui) {

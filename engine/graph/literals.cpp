@@ -64,6 +64,26 @@ long double as_ld(const Value& v) {
 
 std::string num_text(const Value& v) { return v.to_json().dump(); }
 
+// Offset of the first byte that breaks well-formed UTF-8 (RFC 3629: no overlongs, surrogates or code
+// points past U+10FFFF), or npos. A graph file cannot hold such bytes (the JSON parser refuses them), but
+// `--set` and API callers can; caught here they are an invalid input instead of a JSON exception later
+// (signatures and the PNG "prompt" chunk dump the graph).
+size_t bad_utf8_at(const std::string& s) {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0, n = s.size(); i < n;) {
+    const unsigned c = b[i];
+    size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    if (len == 0 || i + len > n) return i;
+    // The second byte's range is narrower after E0 (overlong), ED (surrogates), F0 (overlong), F4 (> U+10FFFF).
+    unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80, hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    for (size_t k = 1; k < len; ++k) {
+      if (b[i + k] < (k == 1 ? lo : 0x80) || b[i + k] > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += len;
+  }
+  return std::string::npos;
+}
+
 }  // namespace
 
 std::optional<Value> coerce_literal(const InputSpec& spec, const nlohmann::json& v, std::string* why) {
@@ -72,6 +92,9 @@ std::optional<Value> coerce_literal(const InputSpec& spec, const nlohmann::json&
     return std::nullopt;
   };
   const std::string& t = spec.type;
+  if (v.is_string())
+    if (size_t at = bad_utf8_at(v.get_ref<const std::string&>()); at != std::string::npos)
+      return fail("the string is not valid UTF-8 (byte " + std::to_string(at) + ")");
   if (v.is_null()) return fail("null is not a " + t + " value");
   if (v.is_object() || v.is_array()) return fail("a JSON " + std::string(v.type_name()) + " is not a " + t + " value");
   if (t == kInt) {

@@ -47,6 +47,10 @@ nlohmann::json ValidationResult::to_json() const {
 
 namespace {
 
+// A literal as shown in messages; bytes that are not UTF-8 (possible via --set) become U+FFFD rather than
+// making dump() throw.
+std::string shown(const nlohmann::json& v) { return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
 struct Checker {
   const Graph& g;
   const Registry& reg;
@@ -98,7 +102,7 @@ struct Checker {
       }
       if (!s.is_widget()) {
         add(n, s.name, "invalid_input_type", "Input of type " + s.type + " must be linked to a node output",
-            s.name + ", " + it->dump());
+            s.name + ", " + shown(*it));
         continue;
       }
       std::string why;
@@ -106,7 +110,7 @@ struct Checker {
       if (!v) {
         add(n, s.name, s.type == kCombo ? "value_not_in_list" : "invalid_input_type",
             s.type == kCombo ? "Value not in list" : "Failed to convert an input value to a " + s.type + " value",
-            s.name + ", " + it->dump() + ", " + why);
+            s.name + ", " + shown(*it) + ", " + why);
         continue;
       }
       try {

@@ -143,14 +143,23 @@ void upload(vk::Context& ctx, const Tensor& t, std::span<const float> data) {
   }
 }
 
+namespace {
+// Fresh tensors written by the host right away take buffers no unsubmitted work can touch.
+Tensor empty_for_upload(vk::Context& ctx, Shape shape, DType dtype) {
+  int64_t n = shape_numel(shape);
+  auto buf = ctx.allocator().alloc_for_upload(std::max<uint64_t>(uint64_t(n) * dtype_size(dtype), 4));
+  return Tensor(std::move(buf), std::move(shape), dtype);
+}
+}  // namespace
+
 Tensor from_host(vk::Context& ctx, Shape shape, std::span<const float> data, DType dtype) {
-  Tensor t = empty(ctx, std::move(shape), dtype);
+  Tensor t = empty_for_upload(ctx, std::move(shape), dtype);
   upload(ctx, t, data);
   return t;
 }
 
 Tensor from_host_i32(vk::Context& ctx, Shape shape, std::span<const int32_t> data) {
-  Tensor t = empty(ctx, std::move(shape), DType::I32);
+  Tensor t = empty_for_upload(ctx, std::move(shape), DType::I32);
   upload_bytes(ctx, t, std::as_bytes(data));
   return t;
 }

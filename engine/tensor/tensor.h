@@ -49,7 +49,9 @@ class Tensor {
 };
 
 Tensor empty(vk::Context& ctx, Shape shape, DType dtype = DType::F32);
-// Uploads float data, converting to `dtype` (F16 rounds to nearest even).
+// Uploads float data, converting to `dtype` (F16 rounds to nearest even). Safe while a recording is open:
+// the new tensor never shares memory with unsubmitted work. (upload() into an existing tensor is not:
+// the caller must know no unsubmitted command uses it.)
 Tensor from_host(vk::Context& ctx, Shape shape, std::span<const float> data, DType dtype = DType::F32);
 Tensor from_host_i32(vk::Context& ctx, Shape shape, std::span<const int32_t> data);
 void upload(vk::Context& ctx, const Tensor& t, std::span<const float> data);

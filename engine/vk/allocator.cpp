@@ -49,8 +49,10 @@ Allocator::Allocator(Context& ctx) : ctx_(ctx), alive_(std::make_shared<bool>(tr
 Allocator::~Allocator() {
   *alive_ = false;
   std::lock_guard lock(mu_);
-  for (auto& [sz, b] : pool_) vkDestroyBuffer(ctx_.device(), b->buffer, nullptr);
+  for (auto* m : {&pool_, &dirty_})
+    for (auto& [sz, b] : *m) vkDestroyBuffer(ctx_.device(), b->buffer, nullptr);
   pool_.clear();
+  dirty_.clear();
   for (auto& blk : blocks_)
     if (blk.memory) {
       if (blk.mapped) vkUnmapMemory(ctx_.device(), blk.memory);
@@ -118,13 +120,32 @@ std::unique_ptr<Buffer> Allocator::fresh(uint64_t size) {
   return std::make_unique<Buffer>(Buffer{buf, size, idx, 0, blocks_[idx].mapped, next_id_++});
 }
 
-std::shared_ptr<Buffer> Allocator::alloc(uint64_t bytes) {
+std::shared_ptr<Buffer> Allocator::alloc(uint64_t bytes) { return take(bytes, false); }
+std::shared_ptr<Buffer> Allocator::alloc_for_upload(uint64_t bytes) { return take(bytes, true); }
+
+void Allocator::begin_recording() {
+  std::lock_guard lock(mu_);
+  ++open_recordings_;
+}
+
+void Allocator::end_recording() {
+  std::lock_guard lock(mu_);
+  if (--open_recordings_ == 0) pool_.merge(dirty_);  // nothing pending any more: all host-writable
+}
+
+std::shared_ptr<Buffer> Allocator::take(uint64_t bytes, bool for_upload) {
   uint64_t cls = size_class(bytes);
   std::lock_guard lock(mu_);
   std::unique_ptr<Buffer> b;
-  if (auto it = pool_.find(cls); it != pool_.end()) {
+  auto from = [&](std::multimap<uint64_t, std::unique_ptr<Buffer>>& m) {
+    auto it = m.find(cls);
+    if (it == m.end()) return false;
     b = std::move(it->second);
-    pool_.erase(it);
+    m.erase(it);
+    return true;
+  };
+  // GPU-side users take dirty buffers first, keeping clean ones for host uploads.
+  if ((!for_upload && from(dirty_)) || from(pool_)) {
     stats_.pooled_bytes -= cls;
     b->id = next_id_++;  // a reused buffer is a new value for hazard tracking
     ++stats_.reuses;
@@ -147,7 +168,7 @@ void Allocator::release(std::unique_ptr<Buffer> b) {
   stats_.live_bytes -= b->size;
   stats_.pooled_bytes += b->size;
   uint64_t sz = b->size;
-  pool_.emplace(sz, std::move(b));
+  (open_recordings_ > 0 ? dirty_ : pool_).emplace(sz, std::move(b));
 }
 
 void Allocator::destroy(std::unique_ptr<Buffer> b) {
@@ -174,6 +195,7 @@ void Allocator::destroy(std::unique_ptr<Buffer> b) {
 
 void Allocator::trim() {
   std::lock_guard lock(mu_);
+  if (open_recordings_ > 0) return;  // pending work may still use pooled memory
   for (auto& [sz, b] : pool_) destroy(std::move(b));
   pool_.clear();
   stats_.pooled_bytes = 0;

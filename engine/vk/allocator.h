@@ -41,8 +41,15 @@ class Allocator {
   Allocator(const Allocator&) = delete;
   Allocator& operator=(const Allocator&) = delete;
 
-  // A buffer of at least `bytes` bytes (storage + transfer usage).
+  // A buffer of at least `bytes` bytes (storage + transfer usage), for GPU-side use: it may be a buffer
+  // that recorded-but-unsubmitted work still touches (safe: the recorder's barriers order the reuse).
   std::shared_ptr<Buffer> alloc(uint64_t bytes);
+  // A buffer the host may write right away: never one released while a recording was open, since
+  // unsubmitted commands may still read it (a host write is not ordered by GPU barriers).
+  std::shared_ptr<Buffer> alloc_for_upload(uint64_t bytes);
+  // Recorders bracket their open command buffers with these (see alloc_for_upload).
+  void begin_recording();
+  void end_recording();
   bool host_visible() const { return host_visible_; }
   // Frees pooled buffers back to their blocks (and empty blocks to the driver).
   void trim();
@@ -69,7 +76,10 @@ class Allocator {
   uint64_t alignment_ = 256;
   uint64_t next_id_ = 1;
   std::vector<Block> blocks_;
-  std::multimap<uint64_t, std::unique_ptr<Buffer>> pool_;  // size class -> free buffer
+  std::shared_ptr<Buffer> take(uint64_t bytes, bool for_upload);
+  std::multimap<uint64_t, std::unique_ptr<Buffer>> pool_;   // size class -> free buffer, host-writable
+  std::multimap<uint64_t, std::unique_ptr<Buffer>> dirty_;  // freed during an open recording
+  int open_recordings_ = 0;
   mutable std::mutex mu_;
   MemoryStats stats_;
   std::shared_ptr<bool> alive_;  // lets late-released buffers know the allocator is gone

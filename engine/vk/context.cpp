@@ -249,6 +249,21 @@ Context::~Context() {
   alloc_.reset();
 }
 
+void Context::add_profile(const std::string& label, double ms) {
+  std::lock_guard lock(profile_mutex_);
+  auto it = std::find_if(profile_.begin(), profile_.end(), [&](auto& p) { return p.label == label; });
+  if (it == profile_.end()) it = profile_.insert(profile_.end(), OpProfile{label, 0, 0});
+  it->ms += ms;
+  ++it->count;
+}
+
+std::vector<Context::OpProfile> Context::profile() const {
+  std::lock_guard lock(profile_mutex_);
+  auto p = profile_;
+  std::sort(p.begin(), p.end(), [](auto& a, auto& b) { return a.ms > b.ms; });
+  return p;
+}
+
 void Context::push_validation_message(std::string msg) {
   std::lock_guard lock(msg_mutex_);
   messages_.push_back(std::move(msg));

@@ -67,6 +67,18 @@ class Context {
   VkCommandPool command_pool() const { return cmd_pool_; }
   std::mutex& queue_mutex() { return queue_mutex_; }
 
+  // GPU op profiling (`--profile`): recorders created while it is on write timestamps around every
+  // dispatch and report per-label totals here.
+  struct OpProfile {
+    std::string label;
+    double ms = 0;
+    uint64_t count = 0;
+  };
+  bool profiling() const { return profiling_; }
+  void set_profiling(bool on) { profiling_ = on && info_.timestamps; }
+  void add_profile(const std::string& label, double ms);
+  std::vector<OpProfile> profile() const;  // sorted by time, largest first
+
   // Validation layer messages (warnings and errors) seen so far; tests fail on any.
   std::vector<std::string> take_validation_messages();
   size_t validation_message_count() const { return validation_count_.load(); }
@@ -87,6 +99,9 @@ class Context {
   std::mutex msg_mutex_;
   std::vector<std::string> messages_;
   std::atomic<size_t> validation_count_{0};
+  bool profiling_ = false;
+  mutable std::mutex profile_mutex_;
+  std::vector<OpProfile> profile_;
 };
 
 // Thrown when no Vulkan loader/device exists; the message says how to install one.

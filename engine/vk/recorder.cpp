@@ -13,7 +13,7 @@ constexpr uint32_t kSetsPerPool = 1024;
 constexpr uint32_t kMaxBindings = 12;
 }  // namespace
 
-Recorder::Recorder(Context& ctx, bool profile) : ctx_(ctx), profile_(profile && ctx.info().timestamps) {
+Recorder::Recorder(Context& ctx, bool profile) : ctx_(ctx), profile_((profile || ctx.profiling()) && ctx.info().timestamps) {
   VkDevice dev = ctx.device();
   VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   VkFence f = VK_NULL_HANDLE;
@@ -33,7 +33,10 @@ Recorder::~Recorder() {
   } catch (...) {
   }
   std::lock_guard lock(ctx_.queue_mutex());
-  if (recording_) vkEndCommandBuffer(cb_);
+  if (recording_) {
+    vkEndCommandBuffer(cb_);
+    ctx_.allocator().end_recording();
+  }
   vkFreeCommandBuffers(ctx_.device(), ctx_.command_pool(), 1, &cb_);
 }
 
@@ -43,6 +46,7 @@ void Recorder::begin() {
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   check(vkBeginCommandBuffer(cb_, &bi), "vkBeginCommandBuffer");
   recording_ = true;
+  ctx_.allocator().begin_recording();
   pool_index_ = 0;
   if (profile_) {
     if (!queries_) {
@@ -173,6 +177,10 @@ void Recorder::submit() {
   if (!recording_) return;
   check(vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
   recording_ = false;
+  struct EndRecording {  // the work is complete (or failed) once submit() leaves
+    Allocator& a;
+    ~EndRecording() { a.end_recording(); }
+  } end_recording{ctx_.allocator()};
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb_;
@@ -210,6 +218,7 @@ void Recorder::collect_timestamps() {
     if (it == timings_.end()) it = timings_.insert(timings_.end(), OpTiming{query_labels_[i], 0, 0});
     it->ms += ms;
     ++it->count;
+    if (ctx_.profiling()) ctx_.add_profile(query_labels_[i], ms);
   }
   query_labels_.clear();
 }

@@ -44,11 +44,15 @@ NodeRegistrar checkpoint_loader(
         .output("VAE")
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
           auto path = resolve_checkpoint(ctx, in.get_string("ckpt_name"));
-          auto ck = models::load_checkpoint(gpu(ctx), path);
+          models::LoadOptions lo;
+          if (auto w = ctx.services().find_raw(kWeightsDtypeService))
+            lo.dtype = *static_cast<const std::string*>(w.get()) == "f16" ? DType::F16 : DType::F32;
+          auto ck = models::load_checkpoint(gpu(ctx), path, lo);
           auto pred = ck->config.schedule.parameterization == "v" ? sampling::Prediction::VPrediction : sampling::Prediction::Eps;
           auto ms = std::make_shared<sampling::ModelSampling>(
               sampling::ModelSampling::discrete(pred, discrete_config(ck->config.schedule)));
           std::optional<fs::path> flag;
+          if (auto v = ctx.services().find_raw(kClipVocabService)) flag = fs::path(*static_cast<const std::string*>(v.get()));
           auto tok = std::make_shared<text::ClipTokenizer>(
               text::ClipTokenizer::from_file(text::find_clip_vocab(flag, ctx.paths().models_dir, path)));
           size_t bytes = size_t(ck->weights->bytes());

@@ -28,7 +28,10 @@ const char* kUsage =
     "  --models-dir DIR      where loaders look for models (default: models)\n"
     "  --input-dir DIR       where LoadImage looks (default: input)\n"
     "  --device N            GPU index (default: VKFLOW_DEVICE or the best device)\n"
-    "  --profile             print per-node timings at the end\n"
+    "  --weights f32|f16     weight/activation precision for loaded models (default: f16 on GPUs with\n"
+    "                        16-bit storage, f32 on CPU devices such as lavapipe)\n"
+    "  --clip-vocab FILE     CLIP BPE vocabulary for checkpoints that do not ship one\n"
+    "  --profile             print per-node timings and GPU time per op at the end\n"
     "  --quiet               no progress output\n"
     "  --no-cache            do not cache node outputs\n\n"
     "exit status: 0 success, 2 invalid graph or arguments, 1 failure while running\n";
@@ -75,6 +78,11 @@ int run_command(std::vector<std::string> args) {
       } catch (const std::exception&) {
         throw UsageError("--device expects an integer, got '" + *v + "'");
       }
+    } else if (auto w = option_value(args, i, "--weights")) {
+      if (*w != "f32" && *w != "f16") throw UsageError("--weights must be f32 or f16, got '" + *w + "'");
+      env.services->set(graph::kWeightsDtypeService, std::make_shared<std::string>(*w));
+    } else if (auto cv = option_value(args, i, "--clip-vocab")) {
+      env.services->set(graph::kClipVocabService, std::make_shared<std::string>(*cv));
     } else if (a == "--profile") profile = true;
     else if (a == "--quiet" || a == "-q") quiet = true;
     else if (a == "--no-cache") no_cache = true;

@@ -13,6 +13,9 @@ namespace vkf::graph {
 
 // Name under which the GPU context is offered (the lead's engine: a vkf::vk::Context).
 inline constexpr const char* kGpuService = "gpu";
+// Optional run settings for loaders (std::string values): `--weights f32|f16` and `--clip-vocab FILE`.
+inline constexpr const char* kWeightsDtypeService = "weights_dtype";
+inline constexpr const char* kClipVocabService = "clip_vocab";
 
 // Creates the GPU service (a vk::Context) for `device` (-1: VKFLOW_DEVICE or the best one).
 std::shared_ptr<void> make_gpu_service(int device);

@@ -344,6 +344,38 @@ def score(clf, imgs, ref):
             "per_class": per}
 
 
+@torch.no_grad()
+def torch_check(ck, pngs, cfgs, steps, n_per_label):
+    """Re-generate the first n_per_label seeds of every label and cfg with the trainer's PyTorch modules
+    and its ComfyUI-equivalent sampler (tools/fashion/sampling.py: DPM++ 2M, Karras) from the same
+    ComfyUI noise (torch.manual_seed(seed); randn [1,4,8,8]), quantised like SaveImage (truncation);
+    -> differences to vkflow's PNGs in 8-bit levels. Checks the whole engine pipeline, not the model."""
+    import train_fashion_model as T
+    from fashion import sampling
+    model, mcfg, tok = T.load_checkpoint(ck)
+    scale = mcfg["scale_factor"]
+    ms = sampling.DiscreteEps()
+    uncond = model.text(torch.tensor([tok("")]))
+    out = {}
+    for cfg in cfgs:
+        diffs = []
+        for li, label in enumerate(LABELS):
+            c = model.text(torch.tensor([tok(prompt_for(label))]))
+            for seed, path in pngs[cfg][li][:n_per_label]:
+                noise = torch.randn([1, 4, 8, 8], generator=torch.Generator().manual_seed(seed))
+                z = sampling.generate(model.unet, c, uncond, cfg, noise, steps, ms)
+                img = ((model.vae.decode(z / scale) + 1) / 2).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+                ref = np.floor(img * 255.0)
+                from PIL import Image
+                got = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
+                diffs.append(np.abs(got - ref))
+        d = np.stack(diffs)
+        out[f"cfg{cfg:g}"] = {"images": int(len(d)), "max_abs_u8": float(d.max()),
+                              "mean_abs_u8": float(d.mean()),
+                              "pixels_off_by_more_than_2_frac": float((d > 2).mean())}
+    return out
+
+
 def save_grid(rows, path, pad=2):
     """rows: list (per label) of lists of 64x64 PNG paths -> one PNG, pad px black/grey gaps."""
     from PIL import Image
@@ -386,6 +418,8 @@ def main():
     ap.add_argument("--grid", default=os.path.join(ck_dir, "vkflow-fashion-samples.png"))
     ap.add_argument("--grid-cols", type=int, default=8)
     ap.add_argument("--ref-draws", type=int, default=10, help="real-data draws for the FID floor")
+    ap.add_argument("--torch-check", type=int, default=1, metavar="N",
+                    help="compare the first N seeds per label and cfg with a PyTorch re-generation (0: off)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -443,6 +477,9 @@ def main():
         for p in r["per_class"]:
             print(f"    {p['label']:12s} acc {p['accuracy']:.2f} fid {p['fid']:8.2f} (floor "
                   f"{p['fid_real_floor']:6.2f}) div {p['diversity']:.3f} / real {p['diversity_real']:.3f}")
+    if args.torch_check:
+        report["engine_vs_pytorch"] = torch_check(ck, pngs, args.cfgs, args.steps, args.torch_check)
+        print(f"engine vs PyTorch re-generation: {json.dumps(report['engine_vs_pytorch'])}", flush=True)
     report["seconds_total"] = round(time.time() - t0, 1)
     grid_cfg = 5.0 if 5.0 in args.cfgs else args.cfgs[0]
     save_grid([[p for _, p in pngs[grid_cfg][li][:args.grid_cols]] for li in range(10)], args.grid)

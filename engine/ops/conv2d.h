@@ -1,7 +1,9 @@
 // 2-D convolution (NCHW, weight [Cout, Cin, kh, kw], groups = 1) as a GEMM: M = Cout, N = Hout*Wout,
 // K = Cin*kh*kw. 1x1 stride-1 unpadded convs multiply the input directly; others build im2col columns in
 // bounded chunks (shaders/conv2d_im2col.comp) and run the shared GEMM kernel on each chunk, which keeps
-// every binding under maxStorageBufferRange for any image size.
+// every binding under maxStorageBufferRange for any image size. On CPU devices (lavapipe) 3x3 stride-1 pad-1
+// convs of images at least 8 wide skip im2col: shaders/conv2d_3x3.comp computes them directly (same fp32
+// FMA order as the GEMM path, so results are bitwise identical).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -55,6 +55,9 @@ TEST_CASE("conv2d matches the CPU reference: kernels 1/3/5, stride 1/2, symmetri
       {1, 5, 7, 13, 11, 5, P::symmetric(2), true},   {2, 5, 7, 13, 11, 5, P::symmetric(0, 2), true},
       {1, 5, 7, 13, 11, 3, P{2, 0, 1, 0, 1}, true},  // SD VAE downsample: pad (0,1,0,1), 3x3 stride 2
       {1, 8, 4, 16, 16, 3, P{2, 0, 1, 0, 1}, false}, {1, 16, 12, 9, 8, 3, P::symmetric(1), true},
+      // 3x3 pad 1 (direct kernel on CPUs): partial channel tiles, row tails inside a lane segment, vec4 loads
+      {1, 9, 37, 6, 20, 3, P::symmetric(1), true},   {2, 6, 5, 5, 12, 3, P::symmetric(1), false},
+      {1, 4, 3, 3, 64, 3, P::symmetric(1), true},
   };
   uint32_t seed = 100;
   for (DType dt : {DType::F32, DType::F16}) {
@@ -85,6 +88,13 @@ TEST_CASE("conv2d chunking over channels, columns and output channels accumulate
     INFO("k " << c.k << " stride " << c.p.stride << " err " << err);
     CHECK(err <= tolerance(DType::F32, c.Cin * c.k * c.k));
   }
+  // 16 KiB bindings with 1 KiB planes: the direct 3x3 kernel splits 24 input channels (16 + 8, accumulated
+  // in y) and 40 output channels (16 + 16 + 8).
+  const Case direct{2, 24, 40, 16, 16, 3, ops::Conv2dParams::symmetric(1), true};
+  ops::Conv2dChunking mid{16384, 65536};
+  float err = run_case(ctx, direct, DType::F32, 900, &mid);
+  INFO("direct 3x3 chunked err " << err);
+  CHECK(err <= tolerance(DType::F32, 24 * 9));
   CHECK_THROWS_AS(ops::conv2d_out_shape({1, 3, 4, 4}, {2, 4, 3, 3}, {}), std::invalid_argument);
   CHECK(ctx.validation_message_count() == 0);
 }

@@ -386,7 +386,7 @@ def save_grid(rows, path, pad=2):
             y, x = pad + r * (64 + pad), pad + c * (64 + pad)
             g[y:y + 64, x:x + 64] = np.asarray(Image.open(p).convert("RGB"))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    Image.fromarray(g).save(path)
+    Image.fromarray(g).save(path, optimize=True)
 
 
 # --------------------------------------------------------------------------------------------

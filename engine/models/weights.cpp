@@ -15,7 +15,8 @@ void Weights::load_prefix(const io::SafeTensors& st, std::string_view prefix) {
         info.dtype != io::StDType::F64)
       continue;  // position_ids and other integer buffers are not weights
     Shape shape(info.shape.begin(), info.shape.end());
-    Tensor t = empty(*ctx_, shape, dtype_);
+    // exact-size buffers: weights live as long as the model and are never recycled as intermediates
+    Tensor t(ctx_->allocator().alloc_exact(std::max<uint64_t>(uint64_t(shape_numel(shape)) * dtype_size(dtype_), 4)), shape, dtype_);
     if (info.dtype == io::StDType::F16 && dtype_ == DType::F16) {
       upload_bytes(*ctx_, t, st.bytes(info));  // same storage: no conversion
     } else {

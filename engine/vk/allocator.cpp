@@ -122,6 +122,7 @@ std::unique_ptr<Buffer> Allocator::fresh(uint64_t size) {
 
 std::shared_ptr<Buffer> Allocator::alloc(uint64_t bytes) { return take(bytes, false); }
 std::shared_ptr<Buffer> Allocator::alloc_for_upload(uint64_t bytes) { return take(bytes, true); }
+std::shared_ptr<Buffer> Allocator::alloc_exact(uint64_t bytes) { return take(bytes, true, true); }
 
 void Allocator::begin_recording() {
   std::lock_guard lock(mu_);
@@ -133,8 +134,8 @@ void Allocator::end_recording() {
   if (--open_recordings_ == 0) pool_.merge(dirty_);  // nothing pending any more: all host-writable
 }
 
-std::shared_ptr<Buffer> Allocator::take(uint64_t bytes, bool for_upload) {
-  uint64_t cls = size_class(bytes);
+std::shared_ptr<Buffer> Allocator::take(uint64_t bytes, bool for_upload, bool exact) {
+  uint64_t cls = exact ? align_up(std::max<uint64_t>(bytes, 256), 256) : size_class(bytes);
   std::lock_guard lock(mu_);
   std::unique_ptr<Buffer> b;
   auto from = [&](std::multimap<uint64_t, std::unique_ptr<Buffer>>& m) {

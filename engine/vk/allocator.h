@@ -47,6 +47,9 @@ class Allocator {
   // A buffer the host may write right away: never one released while a recording was open, since
   // unsubmitted commands may still read it (a host write is not ordered by GPU barriers).
   std::shared_ptr<Buffer> alloc_for_upload(uint64_t bytes);
+  // Long-lived data (model weights): sized exactly (256-byte granularity) instead of by size class, so
+  // gigabytes of weights do not pay the up-to-25% rounding that makes intermediates reusable.
+  std::shared_ptr<Buffer> alloc_exact(uint64_t bytes);
   // Recorders bracket their open command buffers with these (see alloc_for_upload).
   void begin_recording();
   void end_recording();
@@ -76,7 +79,7 @@ class Allocator {
   uint64_t alignment_ = 256;
   uint64_t next_id_ = 1;
   std::vector<Block> blocks_;
-  std::shared_ptr<Buffer> take(uint64_t bytes, bool for_upload);
+  std::shared_ptr<Buffer> take(uint64_t bytes, bool for_upload, bool exact = false);
   std::multimap<uint64_t, std::unique_ptr<Buffer>> pool_;   // size class -> free buffer, host-writable
   std::multimap<uint64_t, std::unique_ptr<Buffer>> dirty_;  // freed during an open recording
   int open_recordings_ = 0;

@@ -173,10 +173,21 @@ void permute(vk::Recorder& rec, const Tensor& x, const std::vector<int>& perm, c
   if (dst.shape() != s || dst.dtype() != x.dtype())
     throw std::invalid_argument("permute: output " + shape_str(dst.shape()) + ", expected " + shape_str(s));
   if (x.numel() == 0) return;
+  auto& ctx = rec.context();
+  // Larger than one binding: when the leading axis stays in place (NCHW <-> NHWC, head splits), each
+  // group of leading slices is an independent permute, so split over it.
+  if (std::max(x.bytes(), dst.bytes()) > binding_limit(ctx) && !perm.empty() && perm[0] == 0 && x.dim(0) > 1) {
+    const uint64_t slab = x.bytes() / uint64_t(x.dim(0));
+    const int64_t per = std::max<int64_t>(1, int64_t(binding_limit(ctx) / std::max<uint64_t>(slab, 1)));
+    for (int64_t b = 0; b < x.dim(0); b += per) {
+      int64_t e = std::min(x.dim(0), b + per);
+      permute(rec, x.slice0(b, e), perm, dst.slice0(b, e));
+    }
+    return;
+  }
   struct Push {
     uint32_t n, first_src, first_dst, shape[5], stride[5];
   };
-  auto& ctx = rec.context();
   BoundRange rs = bind_all(ctx, x, false, "permute"), rd = bind_all(ctx, dst, true, "permute");
   Push p{uint32_t(x.numel()), rs.first, rd.first, {1, 1, 1, 1, 1}, {0, 0, 0, 0, 0}};
   const int r = x.rank();

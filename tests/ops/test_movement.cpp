@@ -136,3 +136,18 @@ TEST_CASE("pad2d pads asymmetrically (VAE downsample: right and bottom by 1) and
   CHECK(rec.dispatch_count() > 1);
   CHECK(to_host(ctx, o) == ops::pad2d_ref(x, s, {0, 1, 0, 1, 0.0f}));
 }
+
+TEST_CASE("permute splits over the leading axis when a tensor exceeds one binding", "[ops][permute]") {
+  auto& ctx = test::gpu();
+  const Shape shape{5, 6, 7, 9};  // odd sizes: the per-slice views start at unaligned offsets
+  auto x = test::random_floats(size_t(shape_numel(shape)), 21);
+  Tensor t = from_host(ctx, shape, x);
+  // cap one binding at 2.5 slices' worth, so the permute runs as 2+2+1 slices
+  ops::set_binding_limit_cap(uint64_t(6 * 7 * 9 * 4) * 5 / 2);
+  vk::Recorder rec(ctx);
+  Tensor o = ops::permute(rec, t, {0, 2, 3, 1});
+  rec.submit();
+  ops::set_binding_limit_cap(0);
+  CHECK(rec.dispatch_count() == 3);
+  CHECK(to_host(ctx, o) == ops::permute_ref(x, shape, {0, 2, 3, 1}));  // a copy: bit-exact
+}

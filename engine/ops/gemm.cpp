@@ -12,12 +12,18 @@
 namespace vkf::ops::gemm {
 
 namespace {
+// CPU (lavapipe), non-transposed B (rare: matmul repacks B as B^T unless M or K is tiny): one 8-wide SIMD
+// subgroup per workgroup, 12 rows x 8 columns per invocation.
+constexpr Tile kCpuNN{8, 12, 2, 2, true};
+
 Tile tile_for_device(const vk::DeviceInfo& info) {
-  // CPU (lavapipe): one 8-wide SIMD subgroup per workgroup; a big micro-tile (12 rows x 8 columns per
-  // invocation) maximises FMAs per loaded element, since non-uniform loads are per-lane loops there.
-  // Measured with `vkflow bench ops` against 8x8, 8x12, 4x16, 16x4 and a subgroup-broadcast variant,
-  // which were equal or slower.
-  if (info.is_cpu()) return {8, 12, 2, 2, true};
+  // CPU (lavapipe), transposed B: shaders/matmul_sg.comp, a workgroup of one subgroup owning TM = 3L rows of
+  // A x 8 rows of B per lane (A rows shared by subgroupBroadcast, so each loaded B element feeds 24 FMAs).
+  // 1024^3 f32 on lavapipe (`vkflow bench ops`, GFLOP/s): TMxTN 24x8 45.7, 16x8 43, 16x12 42.7, 32x8 34,
+  // 16x16 34, 24x12 35.5, 40x8 28.5, 32x4 32; the 12x8-per-lane kernel (matmul.comp) 28.
+  const uint32_t L = info.subgroup_size;
+  if (info.is_cpu() && L >= 4 && L <= 16) return {L, 3 * L, 2, L, true, true};
+  if (info.is_cpu()) return kCpuNN;
   // GPUs: 256 invocations, 4x8 micro-tile, 64x128 block.
   return {256, 4, 2, 16, false};
 }
@@ -26,7 +32,10 @@ Tile tile_for_device(const vk::DeviceInfo& info) {
 Tile tile_for(const vk::DeviceInfo& info) {
   if (const char* env = std::getenv("VKFLOW_GEMM_TILE")) {
     Tile t = tile_for_device(info);
-    if (std::sscanf(env, "%u,%u,%u,%u", &t.wg, &t.tm, &t.tn4, &t.wn) == 4 && t.wn && t.wg % t.wn == 0 && t.tm && t.tn4) return t;
+    if (std::sscanf(env, "%u,%u,%u,%u", &t.wg, &t.tm, &t.tn4, &t.wn) == 4 && t.wn && t.wg % t.wn == 0 && t.tm && t.tn4) {
+      t.sg = info.is_cpu() && t.wg == t.wn && t.wg == info.subgroup_size && t.tm % t.wg == 0;
+      return t;
+    }
     throw std::invalid_argument(std::string("VKFLOW_GEMM_TILE='") + env + "': expected wg,tm,tn4,wn with wg % wn == 0");
   }
   return tile_for_device(info);
@@ -64,8 +73,10 @@ void record(vk::Recorder& rec, const Call& c) {
   bool vec4 = c.lda % 4 == 0 && c.ldb % 4 == 0 && p.oa % 4 == 0 && p.ob % 4 == 0 && c.sa % 4 == 0 && c.sb % 4 == 0 &&
               (c.trans_b ? c.K >= 4 : c.N >= 4);
   Tile t = tile_for(info);
-  std::string shader = variant("matmul", c.c.t->dtype()) + (c.trans_b ? "_tb" : "");
-  vk::PipelineDesc d{shader, 4, sizeof(Push), {{0, t.wg}, {3, t.tm}, {4, t.tn4}, {5, t.wn}, {6, vec4 ? 4u : 1u}}};
+  if (t.sg && !c.trans_b) t = kCpuNN;
+  vk::PipelineDesc d{variant("matmul", c.c.t->dtype()) + (c.trans_b ? "_tb" : ""), 4, sizeof(Push),
+                     {{0, t.wg}, {3, t.tm}, {4, t.tn4}, {5, t.wn}, {6, vec4 ? 4u : 1u}}};
+  if (t.sg) d = {variant("matmul_sg", c.c.t->dtype()), 4, sizeof(Push), {{0, t.wg}, {3, t.tm}, {4, 4 * t.tn4}, {6, vec4 ? 4u : 1u}}};
   uint32_t gx = (c.N + t.bn() - 1) / t.bn(), gy = (c.M + t.bm() - 1) / t.bm();
   if (gy > 65535 || c.batch > 65535 || gx > 65535)
     throw std::logic_error("gemm: grid too large (" + std::to_string(gx) + "x" + std::to_string(gy) + "x" +

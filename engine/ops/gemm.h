@@ -17,6 +17,7 @@ struct Tile {
   uint32_t tn4;  // groups of 4 columns per invocation
   uint32_t wn;   // invocations along N (wg / wn along M)
   bool pack_nn = false;  // repack a [K, N] B as [N, K] first (CPUs: the NT kernel streams rows)
+  bool sg = false;       // transposed-B calls use shaders/matmul_sg.comp (wg == wn == subgroup size)
   uint32_t bm() const { return tm * (wg / wn); }
   uint32_t bn() const { return 4 * tn4 * wn; }
 };

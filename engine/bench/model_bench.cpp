@@ -13,6 +13,7 @@
 #include "engine/bench/ops_bench.h"
 #include "engine/bench/random_checkpoint.h"
 #include "engine/models/checkpoint.h"
+#include "engine/models/vae_tiled.h"
 #include "engine/vk/recorder.h"
 
 namespace vkf::bench {
@@ -80,7 +81,7 @@ void print_row(std::ostream& out, const char* fmt, auto... args) {
 void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBenchOptions& opt, std::ostream& out) {
   if (what != "unet" && what != "text" && what != "vae-decode")
     throw std::invalid_argument("unknown model benchmark '" + what + "' (unet, text, vae-decode)");
-  if (opt.repeat < 1) throw std::invalid_argument("--repeat must be >= 1");
+  if (opt.repeat < 0) throw std::invalid_argument("--repeat must be >= 0");
   models::LoadOptions lo;
   lo.config = opt.config;
   lo.dtype = opt.dtype;
@@ -136,6 +137,20 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
       wl.flops = vae_decode_flops(cfg.vae, B, h, h);
       const auto* vae = ck->vae.get();
       wl.eval = [vae, z](vk::Recorder& rec) { return vae->decode(rec, *z); };
+      if (opt.tile > 0) {
+        // As VAEDecodeTiled: latent tiles of tile/f with overlap/f, one submit per tile.
+        if (opt.tile % f || opt.overlap % f || opt.overlap < 0 || opt.overlap >= opt.tile)
+          throw std::invalid_argument("--tile and --overlap must be multiples of " + std::to_string(f) +
+                                      " with 0 <= overlap < tile");
+        models::TileSpec spec{opt.tile / f, opt.overlap / f, f, 1};
+        const auto tiles = models::tile_starts(h, spec.tile, spec.overlap).size();
+        wl.shape += ", tiles of " + std::to_string(opt.tile) + " px overlapping " + std::to_string(opt.overlap) +
+                    " (" + std::to_string(tiles * tiles) + " per evaluation; work below counts one whole-image pass)";
+        const int64_t out_ch = cfg.vae.out_ch;
+        wl.eval = [vae, z, spec, out_ch](vk::Recorder& rec) {
+          return models::run_tiled(rec, *z, spec, out_ch, [vae](vk::Recorder& r, const Tensor& t) { return vae->decode(r, t); });
+        };
+      }
     }
   }
 
@@ -153,17 +168,30 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
   // Warm-up: pipeline creation and first allocation of every intermediate size class.
   auto t_warm = Clock::now();
   uint32_t dispatches = 0, submits = 0, barriers = 0;
+  uint64_t widest = 0;  // largest storage-buffer binding of one dispatch
+  const uint64_t live0 = alloc.stats().live_bytes;  // weights + inputs
+  alloc.reset_peak();
+  const double warm_cpu0 = cpu_ms();
+  double warm_record = 0;
   {
     vk::Recorder rec(ctx);
     Tensor y = wl.eval(rec);
+    warm_record = ms_since(t_warm);
     rec.submit();
     dispatches = rec.dispatch_count(), submits = rec.submit_count(), barriers = rec.barrier_count();
+    widest = rec.max_binding_bytes();
   }
-  const double warm_ms = ms_since(t_warm);
-  const uint64_t base_live = alloc.stats().live_bytes;  // weights + inputs
-  alloc.reset_peak();
+  const double warm_ms = ms_since(t_warm), warm_cpu = cpu_ms() - warm_cpu0;
+  uint64_t base_live = alloc.stats().live_bytes;
 
+  // --repeat 0 (very long runs): the first evaluation is the only one reported, pipeline creation included.
   std::vector<double> wall, record, cpu;
+  if (opt.repeat == 0) {
+    wall = {warm_ms}, record = {warm_record}, cpu = {warm_cpu};
+    base_live = live0;
+  } else {
+    alloc.reset_peak();
+  }
   for (int i = 0; i < opt.repeat; ++i) {
     vk::Recorder rec(ctx);
     const double c0 = cpu_ms();
@@ -181,7 +209,7 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
   std::vector<vk::OpTiming> timings;
   double gpu_ms = 0, prof_wall = 0;
   uint32_t timed = 0;
-  {
+  if (opt.repeat > 0) {
     vk::Recorder rec(ctx, /*profile=*/true);
     auto t0 = Clock::now();
     Tensor y = wl.eval(rec);
@@ -195,7 +223,7 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
   const double w = median(wall), gflop = wl.flops.total() * 1e-9;
   print_row(out, "warm-up:     %.1f ms (first evaluation, pipeline creation)\n", warm_ms);
   print_row(out, "wall:        median %.1f ms per evaluation over %d (min %.1f, max %.1f; recording %.1f ms)\n", w,
-            opt.repeat, *std::min_element(wall.begin(), wall.end()), *std::max_element(wall.begin(), wall.end()),
+            std::max(opt.repeat, 1), *std::min_element(wall.begin(), wall.end()), *std::max_element(wall.begin(), wall.end()),
             median(record));
   double load[3] = {0, 0, 0};
   if (getloadavg(load, 3) < 0) load[0] = load[1] = load[2] = 0;
@@ -214,12 +242,13 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
       print_row(out, "ceiling:     FMA peak %.2f GFLOP/s -> this model reaches %.1f%% (wall)%s\n", ceil,
                 100.0 * gflop / (w * 1e-3) / ceil, "");
   }
-  print_row(out, "commands:    %u dispatches, %u barriers, %u submit(s) per evaluation\n", dispatches, barriers, submits);
+  print_row(out, "commands:    %u dispatches, %u barriers, %u submit(s) per evaluation; largest binding %.1f MiB (device limit %.1f MiB)\n",
+            dispatches, barriers, submits, mib(widest), mib(info.max_storage_buffer_range));
   print_row(out, "memory:      peak live %.1f MiB = weights+inputs %.1f MiB + activations %.1f MiB; blocks held %.1f MiB\n",
             mib(mem.peak_live_bytes), mib(base_live), mib(mem.peak_live_bytes - std::min(mem.peak_live_bytes, base_live)),
             mib(mem.block_bytes));
   if (timings.empty()) {
-    out << "ops:         no GPU timestamps on this device\n";
+    out << (opt.repeat == 0 ? "ops:         not profiled (--repeat 0)\n" : "ops:         no GPU timestamps on this device\n");
     return;
   }
   std::sort(timings.begin(), timings.end(), [](auto& a, auto& b) { return a.ms > b.ms; });

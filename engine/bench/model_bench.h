@@ -25,6 +25,8 @@ struct ModelBenchOptions {
   uint64_t seed = 1;   // random weights / inputs
   int top = 10;        // ops listed from the profiled run
   bool ceiling = true; // also run the FMA ceiling to report the fraction reached
+  int tile = 0;        // vae-decode: > 0 decodes in tiles of this many pixels (as VAEDecodeTiled), one submit each
+  int overlap = 64;    // vae-decode tile overlap in pixels
 };
 
 // what: "unet", "text" or "vae-decode". Prints a report to `out`; throws on bad options/checkpoints.

@@ -42,10 +42,13 @@ int bench_model(const std::string& what, const Args& args) {
   opt.seed = uint64_t(args.get_int("seed", int(opt.seed)));
   opt.top = args.get_int("top", opt.top);
   opt.ceiling = !args.flag("no-ceiling");
+  opt.tile = args.get_int("tile", 0);
+  opt.overlap = args.get_int("overlap", opt.overlap);
+  if ((opt.tile || args.get("overlap")) && what != "vae-decode") throw UsageError("--tile/--overlap apply to vae-decode only");
   const std::string prec = args.get("precision").value_or("f32");
   if (prec != "f32" && prec != "f16") throw UsageError("--precision must be f32 or f16");
   opt.dtype = prec == "f16" ? DType::F16 : DType::F32;
-  if (opt.repeat < 1) throw UsageError("--repeat must be >= 1");
+  if (opt.repeat < 0) throw UsageError("--repeat must be >= 0");
   if (opt.batch < 0 || opt.tokens < 1 || opt.size < 1) throw UsageError("--batch, --tokens and --size must be positive");
   vk::ContextOptions co;
   co.device = args.get_int("device", -1);
@@ -80,13 +83,16 @@ void usage(std::ostream& o) {
        "  --batch B         unet default 2 (cond + uncond as CFG), text/vae-decode default 1\n"
        "  --precision P     f32 (default) or f16 weights and activations\n"
        "  --tokens T        text / context length (default 77); --seed S; --top N ops listed (10)\n"
-       "  --no-ceiling      skip the FMA-ceiling run\n";
+       "  --repeat 0        report only the first evaluation (pipeline creation included), no profiled run\n"
+       "  --no-ceiling      skip the FMA-ceiling run\n"
+       "  --tile PX         vae-decode in tiles of PX pixels, one submit each, as VAEDecodeTiled (default: whole)\n"
+       "  --overlap PX      tile overlap in pixels (default 64)\n";
 }
 
 int run_bench(std::vector<std::string> argv) {
   Args args(argv,
             {"device", "repeat", "only", "checkpoint", "config", "manifest", "size", "batch", "precision", "tokens", "seed",
-             "top"},
+             "top", "tile", "overlap"},
             {"quick", "help", "no-ceiling"});
   if (args.flag("help")) {
     usage(std::cout);

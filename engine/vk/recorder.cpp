@@ -131,6 +131,7 @@ void Recorder::dispatch(const PipelineDesc& desc, std::span<const BufferArg> arg
       throw std::logic_error("binding " + std::to_string(i) + " of '" + desc.shader + "' spans " +
                              std::to_string(args[i].range) + " bytes > maxStorageBufferRange; the op must chunk it");
     infos[i] = {args[i].buffer->buffer, args[i].offset, std::max<uint64_t>(args[i].range, 4)};
+    max_binding_bytes_ = std::max(max_binding_bytes_, args[i].range);
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[i].dstSet = set;
     writes[i].dstBinding = uint32_t(i);

@@ -58,6 +58,9 @@ class Recorder {
   uint32_t dispatch_count() const { return total_dispatches_; }
   uint32_t submit_count() const { return total_submits_; }
   uint32_t barrier_count() const { return total_barriers_; }
+  // Largest storage-buffer binding range (bytes) any dispatch since construction bound: lets tests check
+  // that chunked ops kept every binding within the limit they planned for.
+  uint64_t max_binding_bytes() const { return max_binding_bytes_; }
   // Per-label GPU time accumulated over all submits (profiling only), in first-seen order.
   const std::vector<OpTiming>& timings() const { return timings_; }
   double gpu_ms_total() const;
@@ -80,6 +83,7 @@ class Recorder {
   std::set<VkBuffer> written_, read_;
   uint32_t pending_commands_ = 0;
   uint32_t total_dispatches_ = 0, total_submits_ = 0, total_barriers_ = 0;
+  uint64_t max_binding_bytes_ = 0;
   std::vector<OpTiming> timings_;
   bool recording_ = false;
 };

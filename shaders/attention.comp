@@ -47,10 +47,14 @@ layout(std430, binding = 2) readonly buffer Vb { STYPE v[]; };
 layout(std430, binding = 2) readonly buffer Vb4 { SVEC4 v4[]; };
 layout(std430, binding = 3) writeonly buffer Ob { STYPE o[]; };
 // Strides in elements: (batch, head, row) per tensor. scale already includes log2(e) (exp2 below).
+// A dispatch may cover a chunk (batches x heads x query rows q0 .. q0+lq); each binding then starts at the
+// chunk's first element (+ fq/fk/fv/fo, the aligned-down binding's element skip), and q0 keeps the causal
+// mask in absolute query positions.
 layout(push_constant) uniform P {
   uint heads, lq, lkv, qblocks, groups;
   uint qsb, qsh, qsl, ksb, ksh, ksl, vsb, vsh, vsl, osb, osh, osl;
   float scale;
+  uint q0, fq, fk, fv, fo;
 } p;
 
 const float NEG = -1.0e30;  // finite "minus infinity": exp2(NEG - m) == 0 without inf - inf = NaN
@@ -74,7 +78,7 @@ void main() {
   uint blk = wg % p.qblocks, bh = wg / p.qblocks;
   uint b = bh / p.heads, h = bh % p.heads, lane = gl_LocalInvocationID.x;
   uint i0 = blk * RQ;
-  uint kbase = b * p.ksb + h * p.ksh, vbase = b * p.vsb + h * p.vsh;
+  uint kbase = p.fk + b * p.ksb + h * p.ksh, vbase = p.fv + b * p.vsb + h * p.vsh;
 
   // Rows past lq are clamped to the last row: they recompute (and rewrite) its exact value, which keeps
   // every load/store free of divergent control flow.
@@ -83,7 +87,7 @@ void main() {
   float m[RQ], l[RQ];
   [[unroll]] for (uint r = 0; r < RQ; ++r) {
     row[r] = min(i0 + r, p.lq - 1);
-    uint e = b * p.qsb + h * p.qsh + row[r] * p.qsl;
+    uint e = p.fq + b * p.qsb + h * p.qsh + row[r] * p.qsl;
     m[r] = NEG;
     l[r] = 0.0;
     DLOOP for (uint c = 0; c < D4; ++c) {
@@ -93,7 +97,7 @@ void main() {
     }
   }
   // Causal: no row of this group attends past its last valid row.
-  uint jend = CAUSAL ? min(p.lkv, min(i0 + RQ, p.lq)) : p.lkv;
+  uint jend = CAUSAL ? min(p.lkv, p.q0 + min(i0 + RQ, p.lq)) : p.lkv;
 
   for (uint j0 = 0; j0 < jend; j0 += LW * U) {
     uint kr[U];  // this lane's key rows (clamped; masked below)
@@ -113,7 +117,7 @@ void main() {
     // never sees a valid key keeps m = NEG and is weighted out by the merge.
     float corr[RQ];
     [[unroll]] for (uint r = 0; r < RQ; ++r) {
-      uint lim = CAUSAL ? min(row[r], jend - 1) : jend - 1;
+      uint lim = CAUSAL ? min(p.q0 + row[r], jend - 1) : jend - 1;
       float mx = m[r];
       [[unroll]] for (uint u = 0; u < U; ++u) {
         s[r * U + u] = j0 + u * LW + lane <= lim ? s[r * U + u] : NEG;
@@ -144,7 +148,7 @@ void main() {
     float mall = subgroupMax(m[r]);
     float f = exp2(m[r] - mall);
     float inv = 1.0 / subgroupAdd(l[r] * f);
-    uint e = b * p.osb + h * p.osh + row[r] * p.osl;
+    uint e = p.fo + b * p.osb + h * p.osh + row[r] * p.osl;
     DLOOP for (uint c = 0; c < D4; ++c) {
       vec4 t = subgroupAdd(acc[r * D4 + c] * f) * inv;
       [[unroll]] for (uint x = 0; x < 4; ++x)

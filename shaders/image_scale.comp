@@ -3,6 +3,9 @@
 // Resizes images [B,H,W,C] (float) from a source window (crop) to [B,OH,OW,C], with torch.interpolate
 // semantics (align_corners=False): 0 nearest-exact, 1 bilinear, 2 bicubic (A=-0.75, clamped taps),
 // 3 area (adaptive average pooling).
+// Chunked: a dispatch covers images [0,B) x output rows [oy0, oy0+nrows) of its bindings; the source binding
+// starts at source row `row_base` of its first image (0 when it holds whole images), `first_*` being the
+// element skip of each binding's aligned-down start.
 #include "types.glsl"
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer I { float src[]; };
@@ -11,12 +14,13 @@ layout(push_constant) uniform P {
   uint B, H, W, C, OH, OW;
   uint x0, y0, cw, ch;  // crop window in the source
   uint mode;
+  uint oy0, nrows, row_base, first_src, first_dst;
 } p;
 
 float at(uint b, int y, int x, uint c) {
   y = clamp(y, 0, int(p.ch) - 1);
   x = clamp(x, 0, int(p.cw) - 1);
-  return src[((b * p.H + p.y0 + uint(y)) * p.W + p.x0 + uint(x)) * p.C + c];
+  return src[p.first_src + ((b * p.H + p.y0 + uint(y) - p.row_base) * p.W + p.x0 + uint(x)) * p.C + c];
 }
 
 float cubic_w(float t, int k) {  // PyTorch's upsample_bicubic2d coefficients, A = -0.75
@@ -28,9 +32,9 @@ float cubic_w(float t, int k) {  // PyTorch's upsample_bicubic2d coefficients, A
 
 void main() {
   uint i = linear_id();
-  uint total = p.B * p.OH * p.OW * p.C;
+  uint total = p.B * p.nrows * p.OW * p.C;
   if (i >= total) return;
-  uint c = i % p.C, ox = (i / p.C) % p.OW, oy = (i / (p.C * p.OW)) % p.OH, b = i / (p.C * p.OW * p.OH);
+  uint c = i % p.C, ox = (i / p.C) % p.OW, oy = p.oy0 + (i / (p.C * p.OW)) % p.nrows, b = i / (p.C * p.OW * p.nrows);
   float sy = float(p.ch) / float(p.OH), sx = float(p.cw) / float(p.OW);
   float v = 0.0;
   if (p.mode == 0u) {
@@ -57,5 +61,5 @@ void main() {
       for (uint x = xs; x < xe; ++x) v += at(b, int(y), int(x), c);
     v /= float((ye - ys) * (xe - xs));
   }
-  dst[i] = v;
+  dst[p.first_dst + i] = v;
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/ops/attention.h"
+#include "engine/ops/chunk.h"
 #include "engine/ops/op_common.h"
 
 namespace vkf::ops {
@@ -13,7 +14,21 @@ struct Push {
   uint32_t heads, lq, lkv, qblocks, groups;
   uint32_t s[12];  // (batch, head, row) strides of q, k, v, out
   float scale;
+  uint32_t q0, fq, fk, fv, fo;  // first query row of the chunk; element skips of the four bindings
 };
+
+using Strides = AttentionShape::Strides;
+// Elements of a tensor a block (nb batches x nh heads x nl rows of D) spans, and where it starts.
+uint64_t span(const Strides& s, int64_t nb, int64_t nh, int64_t nl, int64_t D) {
+  return uint64_t((nb - 1) * s.b + (nh - 1) * s.h + (nl - 1) * s.l + D);
+}
+uint64_t origin(const Strides& s, int64_t b, int64_t h, int64_t l) { return uint64_t(b * s.b + h * s.h + l * s.l); }
+// Largest n with span(1, .., n, ..) <= room growing one axis (stride st) from a base span; 0 if none.
+int64_t fit_count(uint64_t room, uint64_t base, int64_t st, int64_t max_n) {
+  if (base > room) return 0;
+  if (st <= 0) return max_n;
+  return std::min<int64_t>(max_n, int64_t((room - base) / uint64_t(st)) + 1);
+}
 
 // Tiles measured on lavapipe (vkflow bench ops / 8 heads x 4096 x 40): K/V loads are the bottleneck there
 // (each non-uniform load is a per-lane loop), so a group takes as many query rows RQ as the unrolled
@@ -60,35 +75,66 @@ void attention(vk::Recorder& rec, const Tensor& dst, const Tensor& q, const Tens
   auto& ctx = rec.context();
   Tiles t = choose_tiles(ctx, qv.dim);
   float scale = p.scale != 0.0f ? p.scale : 1.0f / std::sqrt(float(qv.dim));
-  const uint32_t per_block = t.rows;
-  Push push{uint32_t(qv.heads), uint32_t(qv.len), uint32_t(kv.len), uint32_t((qv.len + per_block - 1) / per_block), 0,
+  const int64_t B = qv.batch, H = qv.heads, Lq = qv.len, Lkv = kv.len, D = qv.dim;
+  Push push{0, 0, uint32_t(Lkv), 0, 0,
             {uint32_t(qv.strides.b), uint32_t(qv.strides.h), uint32_t(qv.strides.l), uint32_t(kv.strides.b),
              uint32_t(kv.strides.h), uint32_t(kv.strides.l), uint32_t(vv.strides.b), uint32_t(vv.strides.h),
              uint32_t(vv.strides.l), uint32_t(ov.strides.b), uint32_t(ov.strides.h), uint32_t(ov.strides.l)},
-            scale * 1.4426950408889634f};  // exp(x) = exp2(x * log2(e))
-  // vec4 K/V loads need every K/V row start on a 4-element boundary.
-  bool vec4 = qv.dim % 4 == 0 && kv.strides.b % 4 == 0 && kv.strides.h % 4 == 0 && kv.strides.l % 4 == 0 &&
-              vv.strides.b % 4 == 0 && vv.strides.h % 4 == 0 && vv.strides.l % 4 == 0;
-  vk::PipelineDesc d{variant("attention", q.dtype()) + (t.big_d ? "_bigd" : ""), 4, sizeof(Push),
-                     {{0, t.local}, {3, uint32_t(qv.dim)}, {4, t.rows}, {5, 1u}, {6, p.causal ? 1u : 0u},
-                      {7, vec4 ? 4u : 1u}}};
-
-  // Bindings are limited to maxStorageBufferRange: record whole batches per dispatch, as many as fit.
-  uint64_t per_batch = 0;
-  for (const Tensor* x : {&q, &k, &v, &dst}) per_batch = std::max<uint64_t>(per_batch, x->bytes() / uint64_t(qv.batch));
-  uint64_t fit = ctx.info().max_storage_buffer_range / std::max<uint64_t>(per_batch, 1);
-  require(fit >= 1, "attention: one batch item needs " + std::to_string(per_batch) +
-                        " bytes per binding, over maxStorageBufferRange; split the heads or the sequence");
-  for (int64_t b0 = 0; b0 < qv.batch; b0 += int64_t(fit)) {
-    int64_t b1 = std::min<int64_t>(qv.batch, b0 + int64_t(fit));
-    uint64_t groups = uint64_t(b1 - b0) * uint64_t(qv.heads) * push.qblocks;
-    push.groups = uint32_t(groups);
+            scale * 1.4426950408889634f,  // exp(x) = exp2(x * log2(e))
+            0, 0, 0, 0, 0};
+  // vec4 K/V loads need every K/V row start on a 4-element boundary (the bindings' skips are checked per chunk).
+  const bool strides4 = qv.dim % 4 == 0 && kv.strides.b % 4 == 0 && kv.strides.h % 4 == 0 && kv.strides.l % 4 == 0 &&
+                        vv.strides.b % 4 == 0 && vv.strides.h % 4 == 0 && vv.strides.l % 4 == 0;
+  // One dispatch: batches [b0, b0+nb) x heads [h0, h0+nh) x query rows [r0, r0+nr), every binding covering
+  // exactly its block (K/V: all Lkv rows of those heads).
+  auto record = [&](int64_t b0, int64_t nb, int64_t h0, int64_t nh, int64_t r0, int64_t nr) {
+    BoundRange rq = bind_elems(ctx, q, origin(qv.strides, b0, h0, r0), span(qv.strides, nb, nh, nr, D), false);
+    BoundRange rk = bind_elems(ctx, k, origin(kv.strides, b0, h0, 0), span(kv.strides, nb, nh, Lkv, D), false);
+    BoundRange rv = bind_elems(ctx, v, origin(vv.strides, b0, h0, 0), span(vv.strides, nb, nh, Lkv, D), false);
+    BoundRange ro = bind_elems(ctx, dst, origin(ov.strides, b0, h0, r0), span(ov.strides, nb, nh, nr, D), true);
+    const bool vec4 = strides4 && rk.first % 4 == 0 && rv.first % 4 == 0;
+    vk::PipelineDesc d{variant("attention", q.dtype()) + (t.big_d ? "_bigd" : ""), 4, sizeof(Push),
+                       {{0, t.local}, {3, uint32_t(D)}, {4, t.rows}, {5, 1u}, {6, p.causal ? 1u : 0u},
+                        {7, vec4 ? 4u : 1u}}};
+    push.heads = uint32_t(nh), push.lq = uint32_t(nr), push.qblocks = uint32_t((nr + t.rows - 1) / t.rows);
+    const uint64_t groups = uint64_t(nb) * uint64_t(nh) * push.qblocks;
+    push.groups = uint32_t(groups), push.q0 = uint32_t(r0);
+    push.fq = rq.first, push.fk = rk.first, push.fv = rv.first, push.fo = ro.first;
     auto g = grid_1d(groups * t.local, t.local);
-    bool whole = b0 == 0 && b1 == qv.batch;
-    Tensor qs = whole ? q : q.slice0(b0, b1), ks = whole ? k : k.slice0(b0, b1);
-    Tensor vs = whole ? v : v.slice0(b0, b1), os = whole ? dst : dst.slice0(b0, b1);
-    rec.dispatch(d, {in(qs), in(ks), in(vs), out(os)}, &push, sizeof push, g.x, g.y, 1, "attention");
+    rec.dispatch(d, {rq.arg, rk.arg, rv.arg, ro.arg}, &push, sizeof push, g.x, g.y, 1, "attention");
+  };
+
+  // Whole batch items per dispatch while one item of every tensor fits a binding.
+  uint64_t per_batch = 0;
+  for (const Tensor* x : {&q, &k, &v, &dst}) per_batch = std::max<uint64_t>(per_batch, x->bytes() / uint64_t(B));
+  if (fits_binding(ctx, per_batch)) {
+    for_each_chunk(ctx, uint64_t(B), per_batch, "attention",
+                   [&](uint64_t b0, uint64_t nb) { record(int64_t(b0), int64_t(nb), 0, H, 0, Lq); });
+    return;
   }
+  // One batch item is too big: chunk over heads and query rows. Every query row needs all Lkv keys, so K and
+  // V of one (batch item, head) stay whole: that is this op's limit (with fused 3-D [B, L, H*D] K/V a head's
+  // rows interleave with the others', so there it means K/V of a whole batch item must fit one binding).
+  const uint64_t room = max_chunk_units(ctx, dtype_size(q.dtype()), "attention");  // elements per binding
+  int64_t nh = H;
+  for (const AttentionView* x : {&kv, &vv}) nh = fit_count(room, span(x->strides, 1, 1, Lkv, D), x->strides.h, nh);
+  if (nh < 1)
+    throw std::invalid_argument(
+        "attention: K/V of one batch item and head (" + shape_str(k.shape()) + " / " + shape_str(v.shape()) + ", Lkv " +
+        std::to_string(Lkv) + " x head dim " + std::to_string(D) + ") span more than one storage-buffer binding (" +
+        std::to_string(binding_limit(ctx)) + " bytes); queries are chunked, but the keys and values of one (batch "
+        "item, head) must fit one binding");
+  int64_t nr = 0;
+  for (;; nh = (nh + 1) / 2) {  // fewer heads per chunk leave room for more query rows
+    nr = Lq;
+    for (const AttentionView* x : {&qv, &ov}) nr = fit_count(room, span(x->strides, 1, nh, 1, D), x->strides.l, nr);
+    if (nr >= 1 || nh == 1) break;
+  }
+  require(nr >= 1, "attention: one query row of " + shape_str(q.shape()) + " exceeds one storage-buffer binding");
+  if (nr > int64_t(t.rows)) nr -= nr % int64_t(t.rows);  // whole workgroup row blocks per chunk
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h0 = 0; h0 < H; h0 += nh)
+      for (int64_t r0 = 0; r0 < Lq; r0 += nr) record(b, 1, h0, std::min(nh, H - h0), r0, std::min(nr, Lq - r0));
 }
 
 Tensor attention(vk::Recorder& rec, const Tensor& q, const Tensor& k, const Tensor& v, const AttentionParams& p) {

@@ -58,4 +58,20 @@ void for_each_chunk(const vk::Context& ctx, uint64_t units, uint64_t unit_bytes,
   for (uint64_t b = 0; b < units; b += step) fn(b, std::min(step, units - b));
 }
 
+bool fits_binding(const vk::Context& ctx, uint64_t bytes) {
+  const uint64_t limit = binding_limit(ctx);
+  return limit > alignment(ctx) && bytes <= limit - alignment(ctx);
+}
+
+void for_each_plane_chunk(const vk::Context& ctx, uint64_t planes, uint64_t rows, uint64_t plane_bytes,
+                          uint64_t row_bytes, const char* op, const std::function<void(const PlaneChunk&)>& fn) {
+  if (fits_binding(ctx, plane_bytes)) {
+    for_each_chunk(ctx, planes, plane_bytes, op, [&](uint64_t p0, uint64_t np) { fn({p0, np, 0, rows}); });
+    return;
+  }
+  const uint64_t step = max_chunk_units(ctx, row_bytes, op);
+  for (uint64_t p = 0; p < planes; ++p)
+    for (uint64_t r0 = 0; r0 < rows; r0 += step) fn({p, 1, r0, std::min(step, rows - r0)});
+}
+
 }  // namespace vkf::ops

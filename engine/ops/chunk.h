@@ -36,4 +36,16 @@ uint64_t max_chunk_units(const vk::Context& ctx, uint64_t unit_bytes, const char
 void for_each_chunk(const vk::Context& ctx, uint64_t units, uint64_t unit_bytes, const char* op,
                     const std::function<void(uint64_t begin, uint64_t count)>& fn);
 
+// True when a binding of `bytes` (plus alignment slack) fits binding_limit.
+bool fits_binding(const vk::Context& ctx, uint64_t bytes);
+
+// Splits `planes` planes of `rows` rows each: whole planes per chunk while one plane fits (plane_bytes: the
+// largest per-plane span of any binding of the op), else bands of rows within one plane (row_bytes: the
+// largest per-row span; throws naming `op` when one row is already too big).
+struct PlaneChunk {
+  uint64_t plane0, planes, row0, rows;
+};
+void for_each_plane_chunk(const vk::Context& ctx, uint64_t planes, uint64_t rows, uint64_t plane_bytes,
+                          uint64_t row_bytes, const char* op, const std::function<void(const PlaneChunk&)>& fn);
+
 }  // namespace vkf::ops

@@ -15,7 +15,7 @@ void check_ids(std::span<const int32_t> ids, int64_t vocab, const char* what = "
 
 // ids I32 [...] + table [V, D] (F32/F16) -> [..., D] in the table's dtype. The shader clamps ids into
 // [0, V) (defence only; validate with check_ids). Tables over maxStorageBufferRange (an f32 49408x768
-// CLIP table is 145 MiB) are bound in row chunks.
+// CLIP table is 145 MiB) are bound in row chunks, long id lists / outputs in token chunks.
 std::vector<float> embedding_ref(const std::vector<int32_t>& ids, const std::vector<float>& table, int64_t dim);
 void embedding(vk::Recorder& rec, const Tensor& ids, const Tensor& table, const Tensor& dst);
 Tensor embedding(vk::Recorder& rec, const Tensor& ids, const Tensor& table);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -31,15 +32,19 @@ void embedding(vk::Recorder& rec, const Tensor& ids, const Tensor& table, const 
     uint32_t n, dim, vocab, v0, vcount, first_ids, first_table, first_dst;
   };
   auto& ctx = rec.context();
-  const uint64_t dim = uint64_t(table.dim(1)), vocab = uint64_t(table.dim(0));
-  BoundRange ri = bind_all(ctx, ids, false, "embedding"), ro = bind_all(ctx, dst, true, "embedding");
+  const uint64_t dim = uint64_t(table.dim(1)), vocab = uint64_t(table.dim(0)), tokens = uint64_t(ids.numel());
+  const uint64_t es = dtype_size(table.dtype());
   vk::PipelineDesc d{variant("embedding", table.dtype()), 3, sizeof(Push), {{0, kLocal}}};
-  auto g = grid_1d(uint64_t(dst.numel()), kLocal);
-  // Each dispatch binds a block of table rows and writes the tokens whose id falls inside it.
-  for_each_chunk(ctx, vocab, dim * dtype_size(table.dtype()), "embedding", [&](uint64_t v0, uint64_t nv) {
-    BoundRange rt = bind_elems(ctx, table, v0 * dim, nv * dim, false);
-    Push p{uint32_t(dst.numel()), uint32_t(dim), uint32_t(vocab), uint32_t(v0), uint32_t(nv), ri.first, rt.first, ro.first};
-    rec.dispatch(d, {ri.arg, rt.arg, ro.arg}, &p, sizeof p, g.x, g.y, 1, "embedding");
+  // Tokens (ids + their output rows) and table rows are chunked independently: each token chunk is
+  // matched against every table chunk, a dispatch writing the tokens whose id falls in its table rows.
+  for_each_chunk(ctx, tokens, std::max<uint64_t>(dim * es, 4), "embedding", [&](uint64_t t0, uint64_t nt) {
+    BoundRange ri = bind_elems(ctx, ids, t0, nt, false), ro = bind_elems(ctx, dst, t0 * dim, nt * dim, true);
+    auto g = grid_1d(nt * dim, kLocal);
+    for_each_chunk(ctx, vocab, dim * es, "embedding", [&](uint64_t v0, uint64_t nv) {
+      BoundRange rt = bind_elems(ctx, table, v0 * dim, nv * dim, false);
+      Push p{uint32_t(nt * dim), uint32_t(dim), uint32_t(vocab), uint32_t(v0), uint32_t(nv), ri.first, rt.first, ro.first};
+      rec.dispatch(d, {ri.arg, rt.arg, ro.arg}, &p, sizeof p, g.x, g.y, 1, "embedding");
+    });
   });
 }
 
@@ -61,12 +66,16 @@ void timestep_embedding(vk::Recorder& rec, const Tensor& t, const Tensor& dst, f
     float neg_log_period;
   };
   auto& ctx = rec.context();
-  BoundRange rt = bind_all(ctx, t, false, "timestep_embedding"), ro = bind_all(ctx, dst, true, "timestep_embedding");
   const uint32_t dim = uint32_t(dst.dim(1));
-  Push p{uint32_t(dst.numel()), dim, dim / 2, rt.first, ro.first, float(-std::log(double(max_period)))};
   vk::PipelineDesc d{variant("timestep_embedding", dst.dtype()), 2, sizeof(Push), {{0, kLocal}}};
-  auto g = grid_1d(uint64_t(dst.numel()), kLocal);
-  rec.dispatch(d, {rt.arg, ro.arg}, &p, sizeof p, g.x, g.y, 1, "timestep_embedding");
+  // Rows of the output (with their timestep) per dispatch, as many as one binding holds.
+  const uint64_t row_bytes = std::max<uint64_t>(uint64_t(dim) * dtype_size(dst.dtype()), 4);
+  for_each_chunk(ctx, uint64_t(t.dim(0)), row_bytes, "timestep_embedding", [&](uint64_t b0, uint64_t nb) {
+    BoundRange rt = bind_elems(ctx, t, b0, nb, false), ro = bind_elems(ctx, dst, b0 * dim, nb * dim, true);
+    Push p{uint32_t(nb * dim), dim, dim / 2, rt.first, ro.first, float(-std::log(double(max_period)))};
+    auto g = grid_1d(nb * dim, kLocal);
+    rec.dispatch(d, {rt.arg, ro.arg}, &p, sizeof p, g.x, g.y, 1, "timestep_embedding");
+  });
 }
 
 Tensor timestep_embedding(vk::Recorder& rec, const Tensor& t, int dim, DType dtype, float max_period) {

@@ -1,4 +1,6 @@
 // IMAGE [B,H,W,C] in [0,1] <-> VAE pixels [B,C,H,W] in [-1,1], and tile blending for tiled VAE passes.
+// Every op here chunks its dispatches so each binding fits binding_limit(): whole images / planes while one
+// fits, else bands of rows (of one channel plane for the layout conversions).
 #pragma once
 #include "engine/tensor/tensor.h"
 #include "engine/vk/recorder.h"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/ops/chunk.h"
 #include "engine/ops/op_common.h"
 
 namespace vkf::ops {
@@ -95,13 +96,49 @@ Tensor image_scale(vk::Recorder& rec, const Tensor& src, int64_t OH, int64_t OW,
   const int64_t B = src.dim(0), H = src.dim(1), W = src.dim(2), C = src.dim(3);
   CropWindow cr = center ? center_crop(H, W, OH, OW) : CropWindow{0, 0, W, H};
   Tensor o = empty(rec.context(), {B, OH, OW, C}, DType::F32);
-  struct {
-    uint32_t B, H, W, C, OH, OW, x0, y0, cw, ch, mode;
-  } p{uint32_t(B), uint32_t(H), uint32_t(W), uint32_t(C), uint32_t(OH), uint32_t(OW), uint32_t(cr.x0), uint32_t(cr.y0),
-      uint32_t(cr.w), uint32_t(cr.h), uint32_t(mode)};
+  if (o.numel() == 0 || src.numel() == 0) return o;
+  struct Push {
+    uint32_t B, H, W, C, OH, OW, x0, y0, cw, ch, mode, oy0, nrows, row_base, first_src, first_dst;
+  };
   constexpr uint32_t kLocal = 256;
-  auto g = grid_1d(uint64_t(o.numel()), kLocal);
-  rec.dispatch({"image_scale", 2, sizeof p, {{0, kLocal}}}, {in(src), out(o)}, &p, sizeof p, g.x, g.y, 1, "image_scale");
+  auto& ctx = rec.context();
+  const uint64_t in_row = uint64_t(W * C), out_row = uint64_t(OW * C);
+  auto record = [&](uint64_t b0, uint64_t nb, uint64_t oy0, uint64_t ny, uint64_t sy0, uint64_t sy1) {
+    BoundRange rs = bind_elems(ctx, src, (b0 * uint64_t(H) + sy0) * in_row, ((nb - 1) * uint64_t(H) + sy1 - sy0) * in_row,
+                               false);
+    BoundRange rd = bind_elems(ctx, o, (b0 * uint64_t(OH) + oy0) * out_row, nb * ny * out_row, true);
+    Push p{uint32_t(nb), uint32_t(H), uint32_t(W), uint32_t(C), uint32_t(OH), uint32_t(OW), uint32_t(cr.x0),
+           uint32_t(cr.y0), uint32_t(cr.w), uint32_t(cr.h), uint32_t(mode), uint32_t(oy0), uint32_t(ny),
+           uint32_t(sy0), rs.first, rd.first};
+    auto g = grid_1d(nb * ny * out_row, kLocal);
+    rec.dispatch({"image_scale", 2, sizeof p, {{0, kLocal}}}, {rs.arg, rd.arg}, &p, sizeof p, g.x, g.y, 1, "image_scale");
+  };
+  const uint64_t img_bytes = std::max(uint64_t(H) * in_row, uint64_t(OH) * out_row) * 4;
+  if (fits_binding(ctx, img_bytes)) {  // whole images per dispatch
+    for_each_chunk(ctx, uint64_t(B), img_bytes, "image_scale",
+                   [&](uint64_t b0, uint64_t nb) { record(b0, nb, 0, uint64_t(OH), 0, uint64_t(H)); });
+    return o;
+  }
+  // One image is larger than a binding: bands of output rows. Every mode reads, for output rows [a, e),
+  // source rows (of the crop window) within [floor(a*ch/OH) - 2, ceil(e*ch/OH) + 2] (bicubic taps reach
+  // 2 rows out, bilinear 1); one more row each side absorbs the shader's float rounding.
+  const uint64_t room_out = max_chunk_units(ctx, out_row * 4, "image_scale");
+  const uint64_t room_in = max_chunk_units(ctx, in_row * 4, "image_scale");  // source rows per binding
+  const uint64_t margin = 10;  // source rows a band may need beyond band * ch / OH (see above)
+  const uint64_t ch = uint64_t(cr.h);
+  uint64_t band = room_in > margin ? (room_in - margin) * uint64_t(OH) / ch : 0;
+  band = std::min<uint64_t>({band, room_out, uint64_t(OH)});
+  require(band >= 1, "image_scale: one output row of " + shape_str(o.shape()) + " needs more source rows of " +
+                         shape_str(src.shape()) + " than one storage binding (" +
+                         std::to_string(binding_limit(ctx)) + " bytes) holds");
+  for (uint64_t b = 0; b < uint64_t(B); ++b)
+    for (uint64_t a = 0; a < uint64_t(OH); a += band) {
+      const uint64_t e = std::min<uint64_t>(uint64_t(OH), a + band);
+      const int64_t lo = int64_t(a * ch / uint64_t(OH)) - 3, hi = int64_t((e * ch + uint64_t(OH) - 1) / uint64_t(OH)) + 3;
+      const uint64_t s0 = uint64_t(cr.y0 + std::clamp<int64_t>(lo, 0, cr.h - 1));
+      const uint64_t s1 = uint64_t(cr.y0 + std::clamp<int64_t>(hi, 0, cr.h - 1)) + 1;
+      record(b, 1, a, e - a, s0, s1);
+    }
   return o;
 }
 

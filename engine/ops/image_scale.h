@@ -1,5 +1,6 @@
 // Image resize for IMAGE tensors [B,H,W,C] (f32), ComfyUI's common_upscale semantics (torch.interpolate,
-// align_corners=False) with optional centre crop to the target aspect ratio.
+// align_corners=False) with optional centre crop to the target aspect ratio. Chunked over whole images,
+// or over bands of output rows when one image exceeds a storage-buffer binding.
 #pragma once
 #include <string>
 #include <vector>

@@ -1,6 +1,8 @@
 // Batched matrix multiply and Linear on the register-blocked GEMM kernel (shaders/matmul.comp).
 // f32 or f16 storage (all operands the same dtype), fp32 accumulation. Bindings bigger than the device's
-// maxStorageBufferRange are split over batches / rows automatically.
+// maxStorageBufferRange are split over batches / rows automatically; a per-batch B larger than one binding
+// is split over N (trans_b: rows of B = columns of C) or over K (B [K, N]: partial products accumulated
+// into C). Limit: one row of B (K values if trans_b, else N) must fit one binding.
 #pragma once
 #include <cstdint>
 #include <vector>

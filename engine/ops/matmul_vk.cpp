@@ -1,10 +1,80 @@
 #include <algorithm>
 
+#include "engine/ops/chunk.h"
 #include "engine/ops/gemm.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/op_common.h"
 
 namespace vkf::ops {
+
+namespace {
+struct BigB {
+  int64_t nb, rows, M, N, K;
+  bool b_shared;
+  uint64_t Re;  // elements per region
+  int64_t max_rows;
+};
+
+// Per batch, B is larger than one binding. trans_b (B [N, K], rows contiguous): chunk over N, binding a
+// run of B rows and writing the matching C columns (ldc = N, region starting at the first column).
+// Otherwise (B [K, N]): chunk over K, binding a run of B rows and the matching A columns (lda = K), the
+// chunks after the first accumulating into C (bias added once, by the first).
+void record_big_b(vk::Recorder& rec, gemm::Call call, const Tensor& a, const Tensor& b, const Tensor& c,
+                  const Tensor* bias, const BigB& g, const std::string& what) {
+  const uint64_t Re = g.Re, N = uint64_t(g.N), K = uint64_t(g.K);
+  const uint64_t es = dtype_size(a.dtype());
+  const uint64_t align = std::max<uint64_t>(rec.context().info().storage_offset_alignment, 4) / es;
+  call.batch = 1, call.sa = call.sb = call.sc = 0;
+  if (call.trans_b) {
+    const uint64_t nn = std::min(N, Re / K);  // B rows (= C columns) per chunk
+    require(nn >= 1, what + ": one row of b (" + std::to_string(K) + " values) exceeds one storage-buffer binding");
+    for (int64_t z = 0; z < g.nb; ++z)
+      for (uint64_t n0 = 0; n0 < N; n0 += nn) {
+        const uint64_t cn = std::min(nn, N - n0);
+        // A rows r: r*K elements; C rows r of cn columns at stride N: (r-1)*N + cn elements.
+        const int64_t rows_per = std::min<int64_t>({int64_t(Re / K), int64_t((Re - cn) / N + 1), g.max_rows});
+        require(rows_per >= 1, what + ": a single row exceeds the storage buffer range");
+        Tensor bias_view;
+        call.N = uint32_t(cn);
+        if (bias) {  // bind only this chunk's bias values (from an aligned start) when the bias is aligned
+          const uint64_t b0 = bias->offset() % (align * es) == 0 ? n0 / align * align : 0;
+          bias_view = bias->slice0(int64_t(b0), int64_t(n0 + cn));
+          call.bias = &bias_view, call.bias_off = uint32_t(n0 - b0);
+        }
+        call.b = {&b, (g.b_shared ? 0 : uint64_t(z) * N * K) + n0 * K, cn * K};
+        for (int64_t r0 = 0; r0 < g.rows; r0 += rows_per) {
+          const uint64_t r = uint64_t(std::min(rows_per, g.rows - r0)), row = uint64_t(z * g.rows + r0);
+          call.M = uint32_t(r);
+          call.a = {&a, row * K, r * K};
+          call.c = {&c, row * N + n0, (r - 1) * N + cn};
+          gemm::record(rec, call);
+        }
+      }
+    return;
+  }
+  const uint64_t kc = std::min(K, Re / N);  // B rows (= A columns) per chunk
+  require(kc >= 1, what + ": one row of b (" + std::to_string(N) + " values) exceeds one storage-buffer binding");
+  // A rows r of kc columns at stride K: (r-1)*K + kc elements; C rows r: r*N.
+  const int64_t rows_per = std::min<int64_t>({int64_t((Re - kc) / K + 1), int64_t(Re / N), g.max_rows});
+  require(rows_per >= 1, what + ": a single row exceeds the storage buffer range");
+  for (int64_t z = 0; z < g.nb; ++z)
+    for (int64_t r0 = 0; r0 < g.rows; r0 += rows_per) {
+      const uint64_t r = uint64_t(std::min(rows_per, g.rows - r0)), row = uint64_t(z * g.rows + r0);
+      call.M = uint32_t(r);
+      call.c = {&c, row * N, r * N};
+      for (uint64_t k0 = 0; k0 < K; k0 += kc) {
+        const uint64_t ck = std::min(kc, K - k0);
+        call.K = uint32_t(ck);
+        call.a = {&a, row * K + k0, (r - 1) * K + ck};
+        call.b = {&b, (g.b_shared ? 0 : uint64_t(z) * K * N) + k0 * N, ck * N};
+        call.accumulate = k0 > 0;
+        call.bias = k0 == 0 ? bias : nullptr;
+        call.bias_mode = k0 == 0 && bias ? gemm::kBiasPerCol : gemm::kNoBias;
+        gemm::record(rec, call);
+      }
+    }
+}
+}  // namespace
 
 void matmul(vk::Recorder& rec, const Tensor& c, const Tensor& a, const Tensor& b, const Tensor* bias, bool trans_b) {
   const std::string what = "matmul(a " + shape_str(a.shape()) + ", b " + shape_str(b.shape()) +
@@ -30,36 +100,49 @@ void matmul(vk::Recorder& rec, const Tensor& c, const Tensor& a, const Tensor& b
   }
   int64_t batch = shape_numel(lead);
   if (c.numel() == 0) return;
-  const auto& info = rec.context().info();
-  if (!trans_b && gemm::tile_for(info).pack_nn && M * (b_shared ? batch : 1) >= 16 && K >= 4) {
+  auto& ctx = rec.context();
+  const auto& info = ctx.info();
+  const uint64_t es = dtype_size(a.dtype());
+  // Region budget: the gemm layer's (device range less alignment slack), lowered under a test binding cap.
+  const uint64_t R = std::min(gemm::max_region_bytes(info), max_chunk_units(ctx, 16, what.c_str()) * 16);
+  const uint64_t b_bytes = uint64_t(K * N) * es;
+  if (!trans_b && gemm::tile_for(info).pack_nn && M * (b_shared ? batch : 1) >= 16 && K >= 4 && b_bytes <= R) {
     // CPU: repack B as B^T (O(K*N), small next to the O(M*K*N) product) and run the streaming NT kernel.
+    // (A B larger than one binding takes the K-chunked NN path below instead.)
+    const int64_t nbm = b_shared ? 1 : batch;
+    Tensor b3 = b.reshape({nbm, K, N}), bt = empty(ctx, {nbm, N, K}, b.dtype());
+    const int64_t group = std::max<int64_t>(1, int64_t(R / std::max<uint64_t>(b_bytes, 1)));
+    for (int64_t z0 = 0; z0 < nbm; z0 += group) {  // gemm::transpose groups to the uncapped range: chunk here
+      const int64_t z1 = std::min(nbm, z0 + group);
+      gemm::transpose(rec, b3.slice0(z0, z1), bt.slice0(z0, z1), z1 - z0, K, N);
+    }
     Shape bts = b_shared ? Shape{} : lead;
     bts.push_back(N);
     bts.push_back(K);
-    Tensor bt = empty(rec.context(), bts, b.dtype());
-    gemm::transpose(rec, b, bt, b_shared ? 1 : batch, K, N);
-    matmul(rec, c, a, bt, bias, true);
+    matmul(rec, c, a, bt.reshape(bts), bias, true);
     return;
   }
 
   // Shared B: all batches are one tall A (rows contiguous), which chunks more freely.
   int64_t rows = M, nb = batch;
   if (b_shared) rows = M * batch, nb = 1;
-  const uint64_t R = gemm::max_region_bytes(info), es = dtype_size(a.dtype());
-  const uint64_t b_bytes = uint64_t(K * N) * es;
-  require(b_bytes <= R, what + ": b (" + std::to_string(b_bytes) + " bytes per batch) exceeds the device's storage "
-                              "buffer range; split the weight");
   gemm::Tile tile = gemm::tile_for(info);
-  uint64_t row_bytes = std::max<uint64_t>(uint64_t(std::max(K, N)) * es, 1);
-  int64_t rows_per = int64_t(std::min<uint64_t>(R / row_bytes, uint64_t(65535) * tile.bm()));
-  require(rows_per >= 1, what + ": a single row exceeds the storage buffer range");
-
+  const uint64_t Re = R / es;  // elements per region
+  const int64_t max_rows = int64_t(65535) * tile.bm();
   gemm::Call call;
   call.bias = bias;
   call.bias_mode = bias ? gemm::kBiasPerCol : gemm::kNoBias;
   call.trans_b = trans_b;
   call.N = uint32_t(N), call.K = uint32_t(K), call.lda = uint32_t(K), call.ldb = uint32_t(trans_b ? K : N);
   call.ldc = uint32_t(N);
+  if (b_bytes > R) {
+    record_big_b(rec, call, a, b, c, bias, {nb, rows, M, N, K, b_shared, Re, max_rows}, what);
+    return;
+  }
+  uint64_t row_bytes = std::max<uint64_t>(uint64_t(std::max(K, N)) * es, 1);
+  int64_t rows_per = int64_t(std::min<uint64_t>(R / row_bytes, uint64_t(max_rows)));
+  require(rows_per >= 1, what + ": a single row exceeds the storage buffer range");
+
   if (rows_per >= rows) {
     // Whole batches per dispatch (as many as fit one binding).
     uint64_t per = std::max<uint64_t>({uint64_t(M * K) * es, b_shared ? 0 : b_bytes, uint64_t(M * N) * es, 1});

@@ -1,6 +1,7 @@
 // Data-movement ops (bit-exact copies; F32, F16 and I32 unless noted): nearest x2 upsampling, concat and
 // narrow along any axis, general permute (<= 5-D), constant 2-D padding. Upsample, concat, narrow and
-// pad2d chunk tensors over maxStorageBufferRange; permute needs input and output to fit one binding.
+// pad2d chunk tensors over maxStorageBufferRange; permute splits its index space into boxes whose input
+// and output spans each fit one binding.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <string>
 
 #include "engine/ops/chunk.h"
@@ -69,12 +70,13 @@ void upsample_nearest2x(vk::Recorder& rec, const Tensor& x, const Tensor& dst) {
     uint32_t n, h, w, first_src, first_dst;
   };
   auto& ctx = rec.context();
-  const uint64_t h = uint64_t(x.dim(-2)), w = uint64_t(x.dim(-1)), hw = h * w, planes = uint64_t(x.numel()) / hw;
+  const uint64_t h = uint64_t(x.dim(-2)), w = uint64_t(x.dim(-1)), planes = uint64_t(x.numel()) / (h * w);
   vk::PipelineDesc d{bits_variant("upsample2x", x.dtype()), 2, sizeof(Push), {{0, kLocal}}};
-  for_each_chunk(ctx, planes, 4 * hw * dtype_size(x.dtype()), "upsample_nearest2x", [&](uint64_t p0, uint64_t np) {
-    BoundRange rs = bind_elems(ctx, x, p0 * hw, np * hw, false), rd = bind_elems(ctx, dst, p0 * 4 * hw, np * 4 * hw, true);
-    Push p{uint32_t(np * hw), uint32_t(h), uint32_t(w), rs.first, rd.first};
-    auto g = grid_1d(np * hw, kLocal);
+  // The shader works on input rows (each writes two output rows), so chunks are runs of rows of any plane.
+  for_each_chunk(ctx, planes * h, 4 * w * dtype_size(x.dtype()), "upsample_nearest2x", [&](uint64_t r0, uint64_t nr) {
+    BoundRange rs = bind_elems(ctx, x, r0 * w, nr * w, false), rd = bind_elems(ctx, dst, r0 * 4 * w, nr * 4 * w, true);
+    Push p{uint32_t(nr * w), uint32_t(h), uint32_t(w), rs.first, rd.first};
+    auto g = grid_1d(nr * w, kLocal);
     rec.dispatch(d, {rs.arg, rd.arg}, &p, sizeof p, g.x, g.y, 1, "upsample_nearest2x");
   });
 }
@@ -168,38 +170,81 @@ Shape permuted_shape(const Tensor& x, const std::vector<int>& perm) {
 }
 }  // namespace
 
+namespace {
+// A box of the permute's index space (output-axis order): begin/len per axis.
+struct PermBox {
+  uint64_t begin[5], len[5];
+};
+// Element span of the box in a tensor with strides st (first element .. last element + 1).
+uint64_t box_span(const PermBox& b, const uint64_t* st) {
+  uint64_t s = 1;
+  for (int d = 0; d < 5; ++d) s += (b.len[d] - 1) * st[d];
+  return s;
+}
+uint64_t box_origin(const PermBox& b, const uint64_t* st) {
+  uint64_t o = 0;
+  for (int d = 0; d < 5; ++d) o += b.begin[d] * st[d];
+  return o;
+}
+}  // namespace
+
 void permute(vk::Recorder& rec, const Tensor& x, const std::vector<int>& perm, const Tensor& dst) {
   Shape s = permuted_shape(x, perm);
   if (dst.shape() != s || dst.dtype() != x.dtype())
     throw std::invalid_argument("permute: output " + shape_str(dst.shape()) + ", expected " + shape_str(s));
   if (x.numel() == 0) return;
   auto& ctx = rec.context();
-  // Larger than one binding: when the leading axis stays in place (NCHW <-> NHWC, head splits), each
-  // group of leading slices is an independent permute, so split over it.
-  if (std::max(x.bytes(), dst.bytes()) > binding_limit(ctx) && !perm.empty() && perm[0] == 0 && x.dim(0) > 1) {
-    const uint64_t slab = x.bytes() / uint64_t(x.dim(0));
-    const int64_t per = std::max<int64_t>(1, int64_t(binding_limit(ctx) / std::max<uint64_t>(slab, 1)));
-    for (int64_t b = 0; b < x.dim(0); b += per) {
-      int64_t e = std::min(x.dim(0), b + per);
-      permute(rec, x.slice0(b, e), perm, dst.slice0(b, e));
-    }
-    return;
-  }
   struct Push {
-    uint32_t n, first_src, first_dst, shape[5], stride[5];
+    uint32_t n, first_src, first_dst, shape[5], stride[5], ostride[5];
   };
-  BoundRange rs = bind_all(ctx, x, false, "permute"), rd = bind_all(ctx, dst, true, "permute");
-  Push p{uint32_t(x.numel()), rs.first, rd.first, {1, 1, 1, 1, 1}, {0, 0, 0, 0, 0}};
+  // Index space in output-axis order, padded to 5-D: input strides (ist) and output strides (ost).
   const int r = x.rank();
   std::vector<uint64_t> st(size_t(r), 1);
   for (int i = r - 1; i > 0; --i) st[size_t(i - 1)] = st[size_t(i)] * uint64_t(x.dim(i));
-  for (int i = 0; i < r; ++i) {
-    p.shape[5 - r + i] = uint32_t(s[size_t(i)]);
-    p.stride[5 - r + i] = uint32_t(st[size_t(perm[size_t(i)])]);
+  uint64_t ist[5] = {0, 0, 0, 0, 0}, ost[5] = {0, 0, 0, 0, 0};
+  PermBox all{{0, 0, 0, 0, 0}, {1, 1, 1, 1, 1}};
+  for (int i = r - 1, o = 1; i >= 0; o *= int(s[size_t(i)]), --i) {
+    all.len[5 - r + i] = uint64_t(s[size_t(i)]);
+    ist[5 - r + i] = st[size_t(perm[size_t(i)])];
+    ost[5 - r + i] = uint64_t(o);
   }
+  const uint64_t room = max_chunk_units(ctx, dtype_size(x.dtype()), "permute");  // elements per binding
   vk::PipelineDesc d{bits_variant("permute", x.dtype()), 2, sizeof(Push), {{0, kLocal}}};
-  auto g = grid_1d(uint64_t(x.numel()), kLocal);
-  rec.dispatch(d, {rs.arg, rd.arg}, &p, sizeof p, g.x, g.y, 1, "permute");
+  // Boxes whose input and output spans each fit one binding: while a box's span in a tensor is too big,
+  // split the box along that tensor's largest-stride axis into the longest pieces that fit (spans then
+  // shrink; a single element always fits), and recurse (the other tensor may still need splitting).
+  std::function<void(const PermBox&)> run = [&](const PermBox& b) {
+    const uint64_t si = box_span(b, ist), so = box_span(b, ost);
+    if (si > room || so > room) {
+      const uint64_t* t = si >= so ? ist : ost;
+      int ax = -1;
+      for (int dd = 0; dd < 5; ++dd)
+        if (b.len[dd] > 1 && (ax < 0 || t[dd] > t[ax])) ax = dd;
+      const uint64_t rest = box_span(b, t) - (b.len[ax] - 1) * t[ax];
+      const uint64_t piece = room > rest ? std::min(b.len[ax] - 1, (room - rest) / std::max<uint64_t>(t[ax], 1) + 1) : 1;
+      for (uint64_t q = 0; q < b.len[ax]; q += piece) {
+        PermBox c = b;
+        c.begin[ax] = b.begin[ax] + q;
+        c.len[ax] = std::min(piece, b.len[ax] - q);
+        run(c);
+      }
+      return;
+    }
+    BoundRange rs = bind_elems(ctx, x, box_origin(b, ist), si, false);
+    BoundRange rd = bind_elems(ctx, dst, box_origin(b, ost), so, true);
+    uint64_t n = 1;
+    Push p{0, rs.first, rd.first, {}, {}, {}};
+    for (int dd = 0; dd < 5; ++dd) {
+      n *= b.len[dd];
+      p.shape[dd] = uint32_t(b.len[dd]);
+      p.stride[dd] = uint32_t(ist[dd]);
+      p.ostride[dd] = uint32_t(ost[dd]);
+    }
+    p.n = uint32_t(n);
+    auto g = grid_1d(n, kLocal);
+    rec.dispatch(d, {rs.arg, rd.arg}, &p, sizeof p, g.x, g.y, 1, "permute");
+  };
+  run(all);
 }
 
 Tensor permute(vk::Recorder& rec, const Tensor& x, const std::vector<int>& perm) {

@@ -1,6 +1,7 @@
 // Row-statistics ops sharing one shader (fp32 Welford, one workgroup per row): GroupNorm, LayerNorm and
 // mean / variance over the last axis. Storage F32 or F16 (weight/bias share x's dtype); tensors over
-// maxStorageBufferRange are processed in row chunks.
+// maxStorageBufferRange are processed in row chunks. Limit: one row (one GroupNorm group, C/groups channels
+// x H*W; one LayerNorm / mean / variance vector) must fit one binding, else std::invalid_argument.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -33,7 +33,21 @@ void record_rows(vk::Recorder& rec, const RowJob& job, const Tensor& x, const Te
   const uint32_t local = job.row_len >= 2048 ? 256 : 64;
   vk::PipelineDesc d{variant("norm", x.dtype()), 4, sizeof(Push),
                      {{0, local}, {3, job.mode}, {4, affine ? 1u : 0u}, {5, job.silu ? 1u : 0u}}};
-  // Without affine, bindings 1 and 2 alias one element of x (never read).
+  // A row (one group of group_norm: C/groups channels x H*W; one vector of layer_norm / mean / variance) is
+  // reduced by one workgroup, so it must fit one binding: the documented limit of these ops.
+  const uint64_t row_bytes = job.row_len * dtype_size(x.dtype());
+  if (!fits_binding(ctx, row_bytes))
+    throw std::invalid_argument(
+        std::string(job.name) + ": one " +
+        (std::string(job.name) == "group_norm" ? "group (" + std::to_string(job.cpg) + " channels x " + std::to_string(job.inner) +
+                                             " elements)"
+                                       : "row (" + std::to_string(job.row_len) + " elements)") +
+        " of " + shape_str(x.shape()) + " spans " + std::to_string(row_bytes) +
+        " bytes, more than one storage-buffer binding (" + std::to_string(binding_limit(ctx)) +
+        "); a single normalisation group must fit one binding");
+  // Without affine, bindings 1 and 2 alias one element of x (never read). Weight/bias hold one value per
+  // channel (C, or the row length D for layer_norm) and are bound whole (bind_all names the op should C
+  // values alone ever exceed a binding).
   BoundRange rw = affine ? bind_all(ctx, w, false, job.name) : bind_elems(ctx, x, 0, 1, false);
   BoundRange rb = affine ? bind_all(ctx, b, false, job.name) : rw;
   const uint64_t out_len = job.mode == kNormalize ? job.row_len : 1;

@@ -32,64 +32,71 @@ const Tensor& latent_of(const Inputs& in, const char* name) { return in.get<Late
 
 Outputs latent_out(const Tensor& t) { return {make_value("LATENT", Latent{t, std::nullopt}, t.bytes())}; }
 
+// The inputs KSampler and KSamplerAdvanced share, in ComfyUI's order: steps .. latent_image.
+NodeDef& ksampler_inputs(NodeDef& d) {
+  return d.input_int("steps", 20, 1, kMaxSteps)
+      .input_float("cfg", 8.0, 0.0, 100.0, 0.1)
+      .input_combo("sampler_name", sampling::sampler_names(), "euler")
+      .input_combo("scheduler", sampling::scheduler_names(), "normal")
+      .input("positive", "CONDITIONING")
+      .input("negative", "CONDITIONING")
+      .input("latent_image", "LATENT");
+}
+
+// The execution both KSamplers share: the CFG guider, the schedule `schedule(model_sampling, sampler_name)`,
+// sampling of latent_image with `noise` (a schedule of fewer than two sigmas returns the latent unchanged,
+// as ComfyUI).
+template <class Schedule>
+Outputs ksampler_run(NodeContext& ctx, const Inputs& in, Schedule schedule, const NoiseValue& noise) {
+  const auto& m = in.get<Model>("model");
+  auto guider =
+      cfg_guider(m, &in.get<Conditioning>("positive"), &in.get<Conditioning>("negative"), in.get_float("cfg"));
+  const std::string sampler = in.get_string("sampler_name");
+  const std::vector<float> sigmas = schedule(*m.sampling, sampler);
+  const Tensor& lat = latent_of(in, "latent_image");
+  if (sigmas.size() < 2) return latent_out(lat);
+  auto r = run_sampling(ctx, *guider, {sampler, {}}, sigmas, noise, lat);
+  return latent_out(r.samples);
+}
+
 NodeRegistrar ksampler(
-    NodeDef("KSampler")
-        .display("KSampler")
-        .category("sampling")
-        .description("Denoises a latent with a sampler and scheduler, classifier-free guided by positive/negative.")
-        .input("model", "MODEL")
-        .input_int("seed", 0, 0, nlohmann::json(UINT64_MAX))
-        .input_int("steps", 20, 1, kMaxSteps)
-        .input_float("cfg", 8.0, 0.0, 100.0, 0.1)
-        .input_combo("sampler_name", sampling::sampler_names(), "euler")
-        .input_combo("scheduler", sampling::scheduler_names(), "normal")
-        .input("positive", "CONDITIONING")
-        .input("negative", "CONDITIONING")
-        .input("latent_image", "LATENT")
+    ksampler_inputs(NodeDef("KSampler")
+                        .display("KSampler")
+                        .category("sampling")
+                        .description("Denoises a latent with a sampler and scheduler, classifier-free guided by "
+                                     "positive/negative.")
+                        .input("model", "MODEL")
+                        .input_int("seed", 0, 0, nlohmann::json(UINT64_MAX)))
         .input_float("denoise", 1.0, 0.0, 1.0, 0.01)
         .output("LATENT")
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
-          const auto& m = in.get<Model>("model");
-          auto guider = cfg_guider(m, &in.get<Conditioning>("positive"), &in.get<Conditioning>("negative"), in.get_float("cfg"));
-          const std::string sampler = in.get_string("sampler_name");
-          auto sigmas = sampling::ksampler_sigmas(*m.sampling, in.get_string("scheduler"), sampler, int(in.get_int("steps")),
-                                                  in.get_float("denoise"));
-          const Tensor& lat = latent_of(in, "latent_image");
-          if (sigmas.size() < 2) return latent_out(lat);  // denoise 0: nothing to do, as ComfyUI
-          auto r = run_sampling(ctx, *guider, {sampler, {}}, sigmas, {false, in.get_uint64("seed")}, lat);
-          return latent_out(r.samples);
+          auto schedule = [&](const sampling::ModelSampling& ms, const std::string& sampler) {
+            return sampling::ksampler_sigmas(ms, in.get_string("scheduler"), sampler, int(in.get_int("steps")),
+                                             in.get_float("denoise"));
+          };
+          return ksampler_run(ctx, in, schedule, {false, in.get_uint64("seed")});
         }));
 
 NodeRegistrar ksampler_advanced(
-    NodeDef("KSamplerAdvanced")
-        .display("KSampler (Advanced)")
-        .category("sampling")
-        .input("model", "MODEL")
-        .input_combo("add_noise", {"enable", "disable"}, "enable")
-        .input_int("noise_seed", 0, 0, nlohmann::json(UINT64_MAX))
-        .input_int("steps", 20, 1, kMaxSteps)
-        .input_float("cfg", 8.0, 0.0, 100.0, 0.1)
-        .input_combo("sampler_name", sampling::sampler_names(), "euler")
-        .input_combo("scheduler", sampling::scheduler_names(), "normal")
-        .input("positive", "CONDITIONING")
-        .input("negative", "CONDITIONING")
-        .input("latent_image", "LATENT")
+    ksampler_inputs(NodeDef("KSamplerAdvanced")
+                        .display("KSampler (Advanced)")
+                        .category("sampling")
+                        .input("model", "MODEL")
+                        .input_combo("add_noise", {"enable", "disable"}, "enable")
+                        .input_int("noise_seed", 0, 0, nlohmann::json(UINT64_MAX)))
         .input_int("start_at_step", 0, 0, 10000)
         .input_int("end_at_step", 10000, 0, 10000)
         .input_combo("return_with_leftover_noise", {"disable", "enable"}, "disable")
         .output("LATENT")
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
-          const auto& m = in.get<Model>("model");
-          auto guider = cfg_guider(m, &in.get<Conditioning>("positive"), &in.get<Conditioning>("negative"), in.get_float("cfg"));
-          const std::string sampler = in.get_string("sampler_name");
-          auto sigmas = sampling::ksampler_sigmas(*m.sampling, in.get_string("scheduler"), sampler, int(in.get_int("steps")));
-          sigmas = sampling::slice_sigmas(std::move(sigmas), int(in.get_int("start_at_step")), int(in.get_int("end_at_step")),
+          auto schedule = [&](const sampling::ModelSampling& ms, const std::string& sampler) {
+            return sampling::slice_sigmas(sampling::ksampler_sigmas(ms, in.get_string("scheduler"), sampler,
+                                                                    int(in.get_int("steps"))),
+                                          int(in.get_int("start_at_step")), int(in.get_int("end_at_step")),
                                           in.get_string("return_with_leftover_noise") != "enable");
-          const Tensor& lat = latent_of(in, "latent_image");
-          if (sigmas.size() < 2) return latent_out(lat);
-          auto r = run_sampling(ctx, *guider, {sampler, {}}, sigmas,
-                                {in.get_string("add_noise") == "disable", in.get_uint64("noise_seed")}, lat);
-          return latent_out(r.samples);
+          };
+          const NoiseValue noise{in.get_string("add_noise") == "disable", in.get_uint64("noise_seed")};
+          return ksampler_run(ctx, in, schedule, noise);
         }));
 
 NodeRegistrar sampler_custom_advanced(

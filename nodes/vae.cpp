@@ -92,33 +92,29 @@ NodeRegistrar vae_encode(NodeDef("VAEEncode")
                              .output("LATENT")
                              .execute([](NodeContext& ctx, const Inputs& in) { return encode(ctx, in, false); }));
 
-NodeRegistrar vae_decode_tiled(NodeDef("VAEDecodeTiled")
-                                   .display("VAE Decode (Tiled)")
-                                   .category("_for_testing")
-                                   .input("samples", "LATENT")
-                                   .input("vae", "VAE")
-                                   .input_int("tile_size", 512, 64, 4096, 32)
-                                   .input_int("overlap", 64, 0, 4096, 32)
-                                   .input_int("temporal_size", 64, 8, 4096, 4)
-                                   .optional()
-                                   .input_int("temporal_overlap", 8, 4, 4096, 4)
-                                   .optional()
-                                   .output("IMAGE")
-                                   .execute([](NodeContext& ctx, const Inputs& in) { return decode(ctx, in, true); }));
+// VAEDecodeTiled / VAEEncodeTiled as ComfyUI declares them: `in_name` (the thing to convert) and the VAE,
+// then the tiling inputs, where only tile_size's step differs (32 decoding, 64 encoding).
+NodeDef& tiled_vae_inputs(NodeDef& d, const char* in_name, const char* in_type, int tile_size_step) {
+  return d.category("_for_testing")
+      .input(in_name, in_type)
+      .input("vae", "VAE")
+      .input_int("tile_size", 512, 64, 4096, tile_size_step)
+      .input_int("overlap", 64, 0, 4096, 32)
+      .input_int("temporal_size", 64, 8, 4096, 4)
+      .optional()
+      .input_int("temporal_overlap", 8, 4, 4096, 4)
+      .optional();
+}
 
-NodeRegistrar vae_encode_tiled(NodeDef("VAEEncodeTiled")
-                                   .display("VAE Encode (Tiled)")
-                                   .category("_for_testing")
-                                   .input("pixels", "IMAGE")
-                                   .input("vae", "VAE")
-                                   .input_int("tile_size", 512, 64, 4096, 64)
-                                   .input_int("overlap", 64, 0, 4096, 32)
-                                   .input_int("temporal_size", 64, 8, 4096, 4)
-                                   .optional()
-                                   .input_int("temporal_overlap", 8, 4, 4096, 4)
-                                   .optional()
-                                   .output("LATENT")
-                                   .execute([](NodeContext& ctx, const Inputs& in) { return encode(ctx, in, true); }));
+NodeRegistrar vae_decode_tiled(
+    tiled_vae_inputs(NodeDef("VAEDecodeTiled").display("VAE Decode (Tiled)"), "samples", "LATENT", 32)
+        .output("IMAGE")
+        .execute([](NodeContext& ctx, const Inputs& in) { return decode(ctx, in, true); }));
+
+NodeRegistrar vae_encode_tiled(
+    tiled_vae_inputs(NodeDef("VAEEncodeTiled").display("VAE Encode (Tiled)"), "pixels", "IMAGE", 64)
+        .output("LATENT")
+        .execute([](NodeContext& ctx, const Inputs& in) { return encode(ctx, in, true); }));
 
 }  // namespace
 }  // namespace vkf::nodes

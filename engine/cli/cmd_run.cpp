@@ -55,22 +55,15 @@ void print_gpu_profile(const vk::Context& ctx) {
 }
 
 int run_command(std::vector<std::string> args) {
-  std::string file;
-  std::vector<std::string> sets;
   graph::RunEnv env;
   int device = -1;
   bool profile = false, quiet = false, no_cache = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return kExitOk;
-    }
-    if (auto v = option_value(args, i, "--set")) sets.push_back(*v);
-    else if (auto v = option_value(args, i, "--output-dir")) env.paths.output_dir = *v;
-    else if (auto v = option_value(args, i, "--models-dir")) env.paths.models_dir = *v;
-    else if (auto v = option_value(args, i, "--input-dir")) env.paths.input_dir = *v;
-    else if (auto v = option_value(args, i, "--device")) {
+  const GraphArgs ga = parse_graph_args(args, kUsage, [&](const std::vector<std::string>& as, size_t& i) {
+    const std::string& a = as[i];
+    if (auto v = option_value(as, i, "--output-dir")) env.paths.output_dir = *v;
+    else if (auto v = option_value(as, i, "--models-dir")) env.paths.models_dir = *v;
+    else if (auto v = option_value(as, i, "--input-dir")) env.paths.input_dir = *v;
+    else if (auto v = option_value(as, i, "--device")) {
       try {
         size_t used = 0;
         device = std::stoi(*v, &used);
@@ -78,23 +71,22 @@ int run_command(std::vector<std::string> args) {
       } catch (const std::exception&) {
         throw UsageError("--device expects an integer, got '" + *v + "'");
       }
-    } else if (auto w = option_value(args, i, "--weights")) {
+    } else if (auto w = option_value(as, i, "--weights")) {
       if (*w != "f32" && *w != "f16") throw UsageError("--weights must be f32 or f16, got '" + *w + "'");
       env.services->set(graph::kWeightsDtypeService, std::make_shared<std::string>(*w));
-    } else if (auto cv = option_value(args, i, "--clip-vocab")) {
+    } else if (auto cv = option_value(as, i, "--clip-vocab")) {
       env.services->set(graph::kClipVocabService, std::make_shared<std::string>(*cv));
     } else if (a == "--profile") profile = true;
     else if (a == "--quiet" || a == "-q") quiet = true;
     else if (a == "--no-cache") no_cache = true;
-    else if (a.rfind("-", 0) == 0) throw UsageError("unknown option " + a);
-    else if (file.empty()) file = a;
-    else throw UsageError("more than one graph file given ('" + file + "', '" + a + "')");
-  }
-  if (file.empty()) throw UsageError("no graph file given");
+    else return false;
+    return true;
+  });
+  if (ga.help) return kExitOk;
+  const std::string& file = ga.file;
 
-  auto g = load_graph("run", file);
+  auto g = load_graph_with_sets("run", ga);
   if (!g) return kExitUsage;
-  apply_sets(*g, sets);
   auto v = graph::validate(*g);
   if (!v.ok()) {
     std::cerr << "vkflow run: " << file << ": invalid graph (" << v.errors.size() << " problem"

@@ -19,25 +19,16 @@ const char* kUsage =
     "exit status: 0 valid, 2 invalid (or malformed JSON / bad arguments)\n";
 
 int validate_command(std::vector<std::string> args) {
-  std::string file;
-  std::vector<std::string> sets;
   bool json = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return kExitOk;
-    }
-    if (auto v = option_value(args, i, "--set")) sets.push_back(*v);
-    else if (a == "--json") json = true;
-    else if (a.rfind("-", 0) == 0) throw UsageError("unknown option " + a);
-    else if (file.empty()) file = a;
-    else throw UsageError("more than one graph file given");
-  }
-  if (file.empty()) throw UsageError("no graph file given");
-  auto g = load_graph("validate", file);
+  const GraphArgs ga = parse_graph_args(args, kUsage, [&](const std::vector<std::string>& as, size_t& i) {
+    if (as[i] != "--json") return false;
+    json = true;
+    return true;
+  });
+  if (ga.help) return kExitOk;
+  const std::string& file = ga.file;
+  auto g = load_graph_with_sets("validate", ga);
   if (!g) return kExitUsage;
-  apply_sets(*g, sets);
   auto r = graph::validate(*g);
   if (json) {
     std::cout << (r.ok() ? nlohmann::json{{"valid", true}, {"outputs", r.outputs}} : r.to_json()).dump(2) << "\n";

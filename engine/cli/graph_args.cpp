@@ -48,4 +48,29 @@ std::optional<graph::Graph> load_graph(const std::string& cmd, const std::string
   }
 }
 
+GraphArgs parse_graph_args(const std::vector<std::string>& args, const char* usage, const OptionFn& own) {
+  GraphArgs out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << usage;
+      out.help = true;
+      return out;
+    }
+    if (auto v = option_value(args, i, "--set")) out.sets.push_back(*v);
+    else if (own && own(args, i)) continue;
+    else if (a.rfind("-", 0) == 0) throw UsageError("unknown option " + a);
+    else if (out.file.empty()) out.file = a;
+    else throw UsageError("more than one graph file given ('" + out.file + "', '" + a + "')");
+  }
+  if (out.file.empty()) throw UsageError("no graph file given");
+  return out;
+}
+
+std::optional<graph::Graph> load_graph_with_sets(const std::string& cmd, const GraphArgs& a) {
+  auto g = load_graph(cmd, a.file);
+  if (g) apply_sets(*g, a.sets);
+  return g;
+}
+
 }  // namespace vkf::cli

@@ -1,5 +1,6 @@
 // Helpers shared by the graph commands (run, validate): option parsing, loading a graph file, --set.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,5 +25,21 @@ void apply_sets(graph::Graph& g, const std::vector<std::string>& sets,
 
 // Loads a graph; on a parse error prints `vkflow <cmd>: file:line:col: ...` and returns nullopt (exit 2).
 std::optional<graph::Graph> load_graph(const std::string& cmd, const std::string& path);
+
+// The arguments every graph command takes: one graph file and repeatable `--set ID.INPUT=VALUE`.
+struct GraphArgs {
+  std::string file;
+  std::vector<std::string> sets;
+  bool help = false;  // --help / -h seen: the usage was printed and parsing stopped there
+};
+// Takes the command's own option at args[i] (advancing i past its value); false when args[i] is not one.
+using OptionFn = std::function<bool(const std::vector<std::string>& args, size_t& i)>;
+
+// Parses a graph command's arguments in order: --help (prints `usage` to stdout), --set, the command's own
+// options, then the file. Throws UsageError for an unknown option, a second file, or no file.
+GraphArgs parse_graph_args(const std::vector<std::string>& args, const char* usage, const OptionFn& own);
+
+// load_graph(cmd, a.file) with a.sets applied; nullopt after a parse error was printed (exit 2).
+std::optional<graph::Graph> load_graph_with_sets(const std::string& cmd, const GraphArgs& a);
 
 }  // namespace vkf::cli

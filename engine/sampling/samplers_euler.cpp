@@ -15,100 +15,55 @@ Tensor euler_to(Run& r, const Tensor& x, const Tensor& D, double s, double dt) {
 }
 
 Tensor sample_euler(Run& r, Tensor x) {
-  for (int i = 0; i < r.steps(); ++i) {
-    Tensor D = r.denoise(x, r.s[i]).denoised;
-    x = euler_to(r, x, D, r.s[i], r.s[i + 1] - r.s[i]);
-    r.end_step(i, x, D);
-  }
-  return x;
-}
-
-// Flow (CONST) models: ComfyUI dispatches to the *_RF variants, which step to sigma_down and rescale.
-struct RfStep {
-  double down, a_ratio, renoise;  // sigma_down, alpha_{i+1}/alpha_down, renoise coefficient
-};
-RfStep rf_step(double s0, double s1, double eta) {
-  const double down = s1 * (1.0 + (s1 / s0 - 1.0) * eta);
-  const double a1 = 1.0 - s1, ad = 1.0 - down;
-  return {down, a1 / ad, std::sqrt(s1 * s1 - down * down * a1 * a1 / (ad * ad))};
+  return step_loop(r, std::move(x), [&](int, double s0, double s1, const Tensor& x, const Tensor& D) {
+    return euler_to(r, x, D, s0, s1 - s0);
+  });
 }
 
 Tensor sample_euler_ancestral(Run& r, Tensor x) {
   const double eta = r.eta(1.0), s_noise = r.opt.s_noise;
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1];
-    Tensor D = r.denoise(x, s0).denoised;
+  return step_loop(r, std::move(x), [&](int, double s0, double s1, const Tensor& x, const Tensor& D) -> Tensor {
     if (r.is_const()) {  // sample_euler_ancestral_RF
-      if (s1 == 0.0) {
-        x = D;
-      } else {
-        const RfStep st = rf_step(s0, s1, eta);
-        const double q = st.down / s0;
-        if (eta > 0.0) {
-          Tensor n = r.noise(s0, s1);
-          x = r.lin({{st.a_ratio * q, x}, {st.a_ratio * (1.0 - q), D}, {s_noise * st.renoise, n}});
-        } else {
-          x = r.lin({{q, x}, {1.0 - q, D}});
-        }
-      }
-    } else {
-      const Ancestral a = ancestral_step(s0, s1, eta);
-      if (a.down == 0.0) {
-        x = D;
-      } else {
-        const double dt = a.down - s0;
-        Tensor n = r.noise(s0, s1);
-        x = r.lin({{1.0 + dt / s0, x}, {-dt / s0, D}, {s_noise * a.up, n}});
-      }
+      if (s1 == 0.0) return D;
+      return rf_ancestral_update(r, x, D, s0, s1, rf_step(s0, s1, eta), eta, s_noise);
     }
-    r.end_step(i, x, D);
-  }
-  return x;
+    const Ancestral a = ancestral_step(s0, s1, eta);
+    if (a.down == 0.0) return D;
+    const double dt = a.down - s0;
+    return r.lin_noised({{1.0 + dt / s0, x}, {-dt / s0, D}}, true, s0, s1, s_noise * a.up);
+  });
 }
 
 Tensor sample_heun(Run& r, Tensor x) {
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1], dt = s1 - s0;
-    Tensor D = r.denoise(x, s0).denoised;
-    if (s1 == 0.0) {
-      x = euler_to(r, x, D, s0, dt);
-    } else {
-      Tensor x2 = euler_to(r, x, D, s0, dt);
-      Tensor D2 = r.denoise(x2, s1).denoised;
-      // x + ((x-D)/s0 + (x2-D2)/s1)/2 * dt
-      x = r.lin({{1.0 + dt / (2 * s0), x}, {-dt / (2 * s0), D}, {dt / (2 * s1), x2}, {-dt / (2 * s1), D2}});
-    }
-    r.end_step(i, x, D);
-  }
-  return x;
+  return step_loop(r, std::move(x), [&](int, double s0, double s1, const Tensor& x, const Tensor& D) {
+    const double dt = s1 - s0;
+    if (s1 == 0.0) return euler_to(r, x, D, s0, dt);
+    Tensor x2 = euler_to(r, x, D, s0, dt);
+    Tensor D2 = r.denoise(x2, s1).denoised;
+    // x + ((x-D)/s0 + (x2-D2)/s1)/2 * dt
+    return r.lin({{1.0 + dt / (2 * s0), x}, {-dt / (2 * s0), D}, {dt / (2 * s1), x2}, {-dt / (2 * s1), D2}});
+  });
 }
 
 Tensor sample_heunpp2(Run& r, Tensor x) {
   const double s_end = r.s.back();
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1], dt = s1 - s0;
-    Tensor D = r.denoise(x, s0).denoised;
-    if (s1 == s_end) {
-      x = euler_to(r, x, D, s0, dt);
-    } else if (r.s[i + 2] == s_end) {  // Heun with weights s1/(2 s_first)
-      Tensor d = r.to_d(x, D, s0);
-      Tensor x2 = r.lin({{1.0, x}, {dt, d}});
-      Tensor d2 = r.to_d(x2, r.denoise(x2, s1).denoised, s1);
+  return step_loop(r, std::move(x), [&](int i, double s0, double s1, const Tensor& x, const Tensor& D) {
+    const double dt = s1 - s0;
+    if (s1 == s_end) return euler_to(r, x, D, s0, dt);
+    Tensor d = r.to_d(x, D, s0);
+    Tensor x2 = r.lin({{1.0, x}, {dt, d}});
+    Tensor d2 = r.to_d(x2, r.denoise(x2, s1).denoised, s1);
+    if (r.s[i + 2] == s_end) {  // Heun with weights s1/(2 s_first)
       const double w2 = s1 / (2 * r.s[0]), w1 = 1.0 - w2;
-      x = r.lin({{1.0, x}, {w1 * dt, d}, {w2 * dt, d2}});
-    } else {  // Heun++: a third evaluation at s_{i+2}
-      const double s2 = r.s[i + 2];
-      Tensor d = r.to_d(x, D, s0);
-      Tensor x2 = r.lin({{1.0, x}, {dt, d}});
-      Tensor d2 = r.to_d(x2, r.denoise(x2, s1).denoised, s1);
-      Tensor x3 = r.lin({{1.0, x2}, {s2 - s1, d2}});
-      Tensor d3 = r.to_d(x3, r.denoise(x3, s2).denoised, s2);
-      const double w = 3 * r.s[0], w2 = s1 / w, w3 = s2 / w, w1 = 1.0 - w2 - w3;
-      x = r.lin({{1.0, x}, {w1 * dt, d}, {w2 * dt, d2}, {w3 * dt, d3}});
+      return r.lin({{1.0, x}, {w1 * dt, d}, {w2 * dt, d2}});
     }
-    r.end_step(i, x, D);
-  }
-  return x;
+    // Heun++: a third evaluation at s_{i+2}
+    const double s2 = r.s[i + 2];
+    Tensor x3 = r.lin({{1.0, x2}, {s2 - s1, d2}});
+    Tensor d3 = r.to_d(x3, r.denoise(x3, s2).denoised, s2);
+    const double w = 3 * r.s[0], w2 = s1 / w, w3 = s2 / w, w1 = 1.0 - w2 - w3;
+    return r.lin({{1.0, x}, {w1 * dt, d}, {w2 * dt, d2}, {w3 * dt, d3}});
+  });
 }
 
 // DPM-Solver-2 from s0 towards `to` through the log-midpoint.
@@ -122,42 +77,31 @@ Tensor dpm2_to(Run& r, const Tensor& x, const Tensor& D, double s0, double to) {
 }
 
 Tensor sample_dpm_2(Run& r, Tensor x) {
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1];
-    Tensor D = r.denoise(x, s0).denoised;
-    x = s1 == 0.0 ? euler_to(r, x, D, s0, s1 - s0) : dpm2_to(r, x, D, s0, s1);
-    r.end_step(i, x, D);
-  }
-  return x;
+  return step_loop(r, std::move(x), [&](int, double s0, double s1, const Tensor& x, const Tensor& D) {
+    return s1 == 0.0 ? euler_to(r, x, D, s0, s1 - s0) : dpm2_to(r, x, D, s0, s1);
+  });
 }
 
 Tensor sample_dpm_2_ancestral(Run& r, Tensor x) {
   const double eta = r.eta(1.0), s_noise = r.opt.s_noise;
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1];
-    Tensor D = r.denoise(x, s0).denoised;
-    if (r.is_const()) {  // sample_dpm_2_ancestral_RF (noise whenever sigma_down != 0)
+  return step_loop(r, std::move(x), [&](int, double s0, double s1, const Tensor& x, const Tensor& D) {
+    // Both variants take a DPM-2 step to sigma_down, then renoise: the RF one (whenever sigma_down != 0)
+    // after rescaling by the alpha ratio, the Karras one with s_noise * up.
+    double down = 0.0, scale = 1.0, up = 0.0;
+    if (r.is_const()) {  // sample_dpm_2_ancestral_RF
       const RfStep st = rf_step(s0, s1, eta);
-      if (st.down == 0.0) {
-        x = euler_to(r, x, D, s0, st.down - s0);
-      } else {
-        Tensor xd = dpm2_to(r, x, D, s0, st.down);
-        Tensor n = r.noise(s0, s1);
-        x = r.lin({{st.a_ratio, xd}, {s_noise * st.renoise, n}});
-      }
+      down = st.down;
+      scale = st.a_ratio;
+      up = st.renoise;
     } else {
       const Ancestral a = ancestral_step(s0, s1, eta);
-      if (a.down == 0.0) {
-        x = euler_to(r, x, D, s0, a.down - s0);
-      } else {
-        Tensor xd = dpm2_to(r, x, D, s0, a.down);
-        Tensor n = r.noise(s0, s1);
-        x = r.lin({{1.0, xd}, {s_noise * a.up, n}});
-      }
+      down = a.down;
+      up = a.up;
     }
-    r.end_step(i, x, D);
-  }
-  return x;
+    if (down == 0.0) return euler_to(r, x, D, s0, down - s0);
+    Tensor xd = dpm2_to(r, x, D, s0, down);
+    return r.lin_noised({{scale, xd}}, true, s0, s1, s_noise * up);
+  });
 }
 
 // Integral over [t[i], t[i+1]] of the Lagrange basis polynomial j through t[i], t[i-1], ..., t[i-order+1]
@@ -183,22 +127,15 @@ double lms_coeff(int order, const std::vector<double>& t, int i, int j) {
 Tensor sample_lms(Run& r, Tensor x) {
   constexpr int kOrder = 4;
   std::deque<Tensor> ds;  // newest last
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1];
-    Tensor D = r.denoise(x, s0).denoised;
+  return step_loop(r, std::move(x), [&](int i, double s0, double s1, const Tensor& x, const Tensor& D) {
     ds.push_back(r.to_d(x, D, s0));
     if (int(ds.size()) > kOrder) ds.pop_front();
-    if (s1 == 0.0) {
-      x = D;
-    } else {
-      const int order = std::min(i + 1, kOrder);
-      std::vector<Tm> terms{{1.0, x}};
-      for (int j = 0; j < order; ++j) terms.push_back({lms_coeff(order, r.s, i, j), ds[ds.size() - 1 - j]});
-      x = r.lin(terms);
-    }
-    r.end_step(i, x, D);
-  }
-  return x;
+    if (s1 == 0.0) return D;
+    const int order = std::min(i + 1, kOrder);
+    std::vector<Tm> terms{{1.0, x}};
+    for (int j = 0; j < order; ++j) terms.push_back({lms_coeff(order, r.s, i, j), ds[ds.size() - 1 - j]});
+    return r.lin(terms);
+  });
 }
 
 }  // namespace

@@ -12,32 +12,37 @@ double ei_phi_2(double h) { return (std::expm1(h) - h) / h; }
 
 enum class Solver { Phi1, Phi2 };
 
+// SEEDS stage 1: x at s0 -> x at ss1 = sigma(lambda_s + frac * h), with the stage's SDE noise
+// n = noise(s0, ss1) of weight k (the later stages carry it forward, rescaled).
+struct Stage1 {
+  Tensor x, n;
+  double k = 0.0;
+};
+Stage1 seeds_stage1(Run& r, const Tensor& x, const Tensor& D, double s0, double ss1, double ls1, double frac, double h,
+                    double eta, double s_noise, bool inject) {
+  const double as1 = ss1 * std::exp(ls1), h_eta = h * (eta + 1.0);
+  std::vector<Tm> t1{{ss1 / s0 * std::exp(-frac * h * eta), x}, {-as1 * ei_phi_1(-frac * h_eta), D}};
+  Stage1 st;
+  if (inject) {
+    st.n = r.noise(s0, ss1);
+    st.k = sde_noise_frac(frac * h * eta);
+    t1.push_back({st.k * ss1 * s_noise, st.n});
+  }
+  st.x = r.lin(t1);
+  return st;
+}
+
 Tensor seeds_2(Run& r, Tensor x, double eta, double s_noise, double rr, Solver solver) {
   const bool c = r.is_const(), inject = eta > 0.0 && s_noise > 0.0;
   const double fac = 1.0 / (2.0 * rr);
-  const std::vector<double> sg = offset_first_sigma(r);
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = sg[i], s1 = sg[i + 1];
-    Tensor D = r.denoise(x, s0).denoised;
-    if (s1 == 0.0) {
-      x = D;
-      r.end_step(i, x, D);
-      continue;
-    }
+  return step_loop(r, std::move(x), offset_first_sigma(r), false,
+                   [&](int, double s0, double s1, const Tensor& x, const Tensor& D) {
+    if (s1 == 0.0) return D;
     const double ls = half_log_snr(s0, c), lt = half_log_snr(s1, c), h = lt - ls, h_eta = h * (eta + 1.0);
     const double ls1 = torch_lerp(ls, lt, rr), ss1 = half_log_snr_to_sigma(ls1, c);
-    const double as1 = ss1 * std::exp(ls1), at = s1 * std::exp(lt);
-    // stage 1
-    std::vector<Tm> t1{{ss1 / s0 * std::exp(-rr * h * eta), x}, {-as1 * ei_phi_1(-rr * h_eta), D}};
-    Tensor n1;
-    double k1 = 0.0;  // sde_noise = k1 * n1
-    if (inject) {
-      n1 = r.noise(s0, ss1);
-      k1 = std::sqrt(-std::expm1(-2.0 * rr * h * eta));
-      t1.push_back({k1 * ss1 * s_noise, n1});
-    }
-    Tensor x2 = r.lin(t1);
-    Tensor D2 = r.denoise(x2, ss1).denoised;
+    const double at = s1 * std::exp(lt);
+    const Stage1 st = seeds_stage1(r, x, D, s0, ss1, ls1, rr, h, eta, s_noise, inject);  // sde_noise = k * n
+    Tensor D2 = r.denoise(st.x, ss1).denoised;
     // stage 2
     std::vector<Tm> t2{{s1 / s0 * std::exp(-h * eta), x}};
     if (solver == Solver::Phi1) {  // lerp(D, D2, fac)
@@ -49,17 +54,10 @@ Tensor seeds_2(Run& r, Tensor x, double eta, double s_noise, double rr, Solver s
       t2.push_back({-at * b1, D});
       t2.push_back({-at * b2, D2});
     }
-    Tensor n2;
-    if (inject) {
-      const double seg = (rr - 1.0) * h * eta;
-      n2 = r.noise(ss1, s1);
-      t2.push_back({k1 * std::exp(seg) * s1 * s_noise, n1});
-      t2.push_back({std::sqrt(-std::expm1(2.0 * seg)) * s1 * s_noise, n2});
-    }
-    x = r.lin(t2);
-    r.end_step(i, x, D);
-  }
-  return x;
+    const double seg = (rr - 1.0) * h * eta;
+    if (inject) t2.push_back({st.k * std::exp(seg) * s1 * s_noise, st.n});
+    return r.lin_noised(std::move(t2), inject, ss1, s1, sde_noise_frac(-seg) * s1 * s_noise);
+  });
 }
 
 Tensor sample_seeds_2(Run& r, Tensor x) {
@@ -73,30 +71,18 @@ Tensor sample_exp_heun_2_x0_sde(Run& r, Tensor x) {
 Tensor sample_seeds_3(Run& r, Tensor x) {
   const double eta = r.eta(1.0), s_noise = r.opt.s_noise, r1 = 1.0 / 3.0, r2 = 2.0 / 3.0;
   const bool c = r.is_const(), inject = eta > 0.0 && s_noise > 0.0;
-  const std::vector<double> sg = offset_first_sigma(r);
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = sg[i], s1 = sg[i + 1];
-    Tensor D = r.denoise(x, s0).denoised;
-    if (s1 == 0.0) {
-      x = D;
-      r.end_step(i, x, D);
-      continue;
-    }
+  return step_loop(r, std::move(x), offset_first_sigma(r), false,
+                   [&](int, double s0, double s1, const Tensor& x, const Tensor& D) {
+    if (s1 == 0.0) return D;
     const double ls = half_log_snr(s0, c), lt = half_log_snr(s1, c), h = lt - ls, h_eta = h * (eta + 1.0);
     const double ls1 = torch_lerp(ls, lt, r1), ls2 = torch_lerp(ls, lt, r2);
     const double ss1 = half_log_snr_to_sigma(ls1, c), ss2 = half_log_snr_to_sigma(ls2, c);
-    const double as1 = ss1 * std::exp(ls1), as2 = ss2 * std::exp(ls2), at = s1 * std::exp(lt);
-    Tensor n1, n2, n3;
-    double k1 = 0.0, k2 = 0.0;  // sde_noise = k1*n1 + k2*n2
-    // stage 1
-    std::vector<Tm> t1{{ss1 / s0 * std::exp(-r1 * h * eta), x}, {-as1 * ei_phi_1(-r1 * h_eta), D}};
-    if (inject) {
-      n1 = r.noise(s0, ss1);
-      k1 = std::sqrt(-std::expm1(-2.0 * r1 * h * eta));
-      t1.push_back({k1 * ss1 * s_noise, n1});
-    }
-    Tensor x2 = r.lin(t1);
-    Tensor D2 = r.denoise(x2, ss1).denoised;
+    const double as2 = ss2 * std::exp(ls2), at = s1 * std::exp(lt);
+    const Stage1 st = seeds_stage1(r, x, D, s0, ss1, ls1, r1, h, eta, s_noise, inject);
+    const Tensor& n1 = st.n;
+    Tensor n2;
+    double k1 = st.k, k2 = 0.0;  // sde_noise = k1*n1 + k2*n2
+    Tensor D2 = r.denoise(st.x, ss1).denoised;
     // stage 2
     const double a32 = r2 / r1 * ei_phi_2(-r2 * h_eta), a31 = ei_phi_1(-r2 * h_eta) - a32;
     std::vector<Tm> t2{{ss2 / s0 * std::exp(-r2 * h * eta), x}, {-as2 * a31, D}, {-as2 * a32, D2}};
@@ -104,7 +90,7 @@ Tensor sample_seeds_3(Run& r, Tensor x) {
       const double seg = (r1 - r2) * h * eta;
       n2 = r.noise(ss1, ss2);
       k1 *= std::exp(seg);
-      k2 = std::sqrt(-std::expm1(2.0 * seg));
+      k2 = sde_noise_frac(-seg);
       t2.push_back({k1 * ss2 * s_noise, n1});
       t2.push_back({k2 * ss2 * s_noise, n2});
     }
@@ -113,17 +99,13 @@ Tensor sample_seeds_3(Run& r, Tensor x) {
     // stage 3
     const double b3 = ei_phi_2(-h_eta) / r2, b1 = ei_phi_1(-h_eta) - b3;
     std::vector<Tm> t3{{s1 / s0 * std::exp(-h * eta), x}, {-at * b1, D}, {-at * b3, D3}};
+    const double seg = (r2 - 1.0) * h * eta;
     if (inject) {
-      const double seg = (r2 - 1.0) * h * eta;
-      n3 = r.noise(ss2, s1);
       t3.push_back({k1 * std::exp(seg) * s1 * s_noise, n1});
       t3.push_back({k2 * std::exp(seg) * s1 * s_noise, n2});
-      t3.push_back({std::sqrt(-std::expm1(2.0 * seg)) * s1 * s_noise, n3});
     }
-    x = r.lin(t3);
-    r.end_step(i, x, D);
-  }
-  return x;
+    return r.lin_noised(std::move(t3), inject, ss2, s1, sde_noise_frac(-seg) * s1 * s_noise);
+  });
 }
 
 }  // namespace

@@ -12,25 +12,21 @@ namespace {
 template <class Coeffs>
 Tensor adams_d(Run& r, Tensor x, int max_order, bool final_denoised, Coeffs coeffs) {
   std::deque<Tensor> buf;  // previous d, newest last
-  for (int i = 0; i < r.steps(); ++i) {
-    const double t_cur = r.s[i], t_next = r.s[i + 1];
-    Tensor D = r.denoise(x, t_cur).denoised;
+  return step_loop(r, std::move(x), [&](int i, double t_cur, double t_next, const Tensor& x, const Tensor& D) {
     Tensor d = r.to_d(x, D, t_cur);
     int order = std::min(max_order, i + 1);
-    if (final_denoised && t_next == 0.0) {
-      x = D;
-    } else {
+    Tensor next = D;
+    if (!(final_denoised && t_next == 0.0)) {
       if (t_next <= 0.0) order = 1;  // deis: Euler on the last step
       const std::vector<double> c = coeffs(i, order);
       std::vector<Tm> terms{{1.0, x}, {c[0], d}};
       for (int k = 1; k < order; ++k) terms.push_back({c[size_t(k)], buf[buf.size() - size_t(k)]});
-      x = r.lin(terms);
+      next = r.lin(terms);
     }
     buf.push_back(d);
     if (int(buf.size()) > max_order - 1) buf.pop_front();
-    r.end_step(i, x, D);
-  }
-  return x;
+    return next;
+  });
 }
 
 Tensor sample_ipndm(Run& r, Tensor x) {
@@ -123,9 +119,7 @@ Tensor res_multistep(Run& r, Tensor x, double eta, bool cfg_pp) {
   auto phi1 = [](double t) { return std::expm1(t) / t; };
   auto phi2 = [&](double t) { return (phi1(t) - 1.0) / t; };
   auto nan0 = [](double v) { return std::isnan(v) ? 0.0 : v; };
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1];
-    Denoised dn = r.denoise(x, s0, cfg_pp);
+  return step_loop(r, std::move(x), r.s, cfg_pp, [&](int i, double s0, double s1, const Tensor& x, const Denoised& dn) {
     const Tensor& D = dn.denoised;
     const Tensor& Du = cfg_pp ? dn.uncond : dn.denoised;
     const Ancestral a = ancestral_step(s0, s1, eta);
@@ -144,17 +138,12 @@ Tensor res_multistep(Run& r, Tensor x, double eta, bool cfg_pp) {
       else
         terms = {{e, x}, {h * b1, D}, {h * b2, old}};
     }
-    Tensor n;
-    if (s1 > 0.0 && a.up != 0.0) {  // ComfyUI calls the sampler with eta = 0 too (times 0): skipped
-      n = r.noise(s0, s1);
-      terms.push_back({s_noise * a.up, n});
-    }
-    x = r.lin(terms);
+    // ComfyUI calls the noise sampler with eta = 0 too (times 0): skipped
+    Tensor next = r.lin_noised(std::move(terms), s1 > 0.0 && a.up != 0.0, s0, s1, s_noise * a.up);
     old = Du;
     old_down = a.down;
-    r.end_step(i, x, D);
-  }
-  return x;
+    return next;
+  });
 }
 Tensor sample_res_multistep(Run& r, Tensor x) { return res_multistep(r, std::move(x), 0.0, false); }
 Tensor sample_res_multistep_cfg_pp(Run& r, Tensor x) { return res_multistep(r, std::move(x), 0.0, true); }
@@ -166,14 +155,12 @@ Tensor sample_res_multistep_ancestral_cfg_pp(Run& r, Tensor x) {
 Tensor gradient_estimation(Run& r, Tensor x, bool cfg_pp) {
   const double gamma = r.opt.ge_gamma;
   Tensor old_d;
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1], dt = s1 - s0;
-    Denoised dn = r.denoise(x, s0, cfg_pp);
+  return step_loop(r, std::move(x), r.s, cfg_pp, [&](int i, double s0, double s1, const Tensor& x, const Denoised& dn) {
+    const double dt = s1 - s0;
     const Tensor& D = dn.denoised;
     Tensor d = r.to_d(x, cfg_pp ? dn.uncond : D, s0);
-    if (s1 == 0.0) {
-      x = D;
-    } else {
+    Tensor next = D;
+    if (s1 != 0.0) {
       std::vector<Tm> terms;
       if (cfg_pp)
         terms = {{1.0, D}, {s1, d}};
@@ -183,12 +170,11 @@ Tensor gradient_estimation(Run& r, Tensor x, bool cfg_pp) {
         terms.push_back({(gamma - 1.0) * dt, d});
         terms.push_back({-(gamma - 1.0) * dt, old_d});
       }
-      x = r.lin(terms);
+      next = r.lin(terms);
     }
     old_d = d;
-    r.end_step(i, x, D);
-  }
-  return x;
+    return next;
+  });
 }
 Tensor sample_gradient_estimation(Run& r, Tensor x) { return gradient_estimation(r, std::move(x), false); }
 Tensor sample_gradient_estimation_cfg_pp(Run& r, Tensor x) { return gradient_estimation(r, std::move(x), true); }
@@ -203,13 +189,11 @@ Tensor sample_er_sde(Run& r, Tensor x) {
   std::vector<double> er(sg.size());
   for (size_t k = 0; k < sg.size(); ++k) er[k] = std::exp(-half_log_snr(sg[k], r.is_const()));
   Tensor old, old_dd;
-  for (int i = 0; i < r.steps(); ++i) {
-    Tensor D = r.denoise(x, sg[i]).denoised;
+  return step_loop(r, std::move(x), sg, false, [&](int i, double s0, double s1, const Tensor& x, const Tensor& D) {
     const int stage = std::min(kMaxStage, i + 1);
-    if (sg[i + 1] == 0.0) {
-      x = D;
-    } else {
-      const double ls = er[i], lt = er[i + 1], as = sg[i] / ls, at = sg[i + 1] / lt;
+    Tensor next = D;
+    if (s1 != 0.0) {
+      const double ls = er[i], lt = er[i + 1], as = s0 / ls, at = s1 / lt;
       const double ra = at / as, rr = scaler(lt) / scaler(ls);
       std::vector<Tm> terms{{ra * rr, x}, {at * (1.0 - rr), D}};
       Tensor dd, du;
@@ -233,54 +217,34 @@ Tensor sample_er_sde(Run& r, Tensor x) {
         }
         old_dd = dd;
       }
-      Tensor n;
-      if (s_noise > 0.0) {
-        double c = std::sqrt(lt * lt - ls * ls * rr * rr);
-        if (std::isnan(c)) c = 0.0;
-        n = r.noise(sg[i], sg[i + 1]);
-        terms.push_back({at * s_noise * c, n});
-      }
-      x = r.lin(terms);
+      double c = std::sqrt(lt * lt - ls * ls * rr * rr);
+      if (std::isnan(c)) c = 0.0;
+      next = r.lin_noised(std::move(terms), s_noise > 0.0, s0, s1, at * s_noise * c);
     }
     old = D;
-    r.end_step(i, x, D);
-  }
-  return x;
+    return next;
+  });
 }
 
 Tensor sample_lcm(Run& r, Tensor x) {
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1];
-    Tensor D = r.denoise(x, s0).denoised;
-    x = D;
-    if (s1 > 0.0) {  // model_sampling.noise_scaling(s1, noise, D) with max_denoise = False
-      const Lin2 ns = r.ms().noise_scaling(s1, false);
-      Tensor n = r.noise(s0, s1);
-      x = r.lin({{ns.a, n}, {ns.b, D}});
-    }
-    r.end_step(i, x, D);
-  }
-  return x;
+  return step_loop(r, std::move(x), [&](int, double s0, double s1, const Tensor&, const Tensor& D) {
+    if (!(s1 > 0.0)) return D;
+    // model_sampling.noise_scaling(s1, noise, D) with max_denoise = False
+    const Lin2 ns = r.ms().noise_scaling(s1, false);
+    Tensor n = r.noise(s0, s1);
+    return r.lin({{ns.a, n}, {ns.b, D}});
+  });
 }
 
 // generic_step_sampler + DDPMSampler_step, in the VP scale x/sqrt(1+s^2).
 Tensor sample_ddpm(Run& r, Tensor x) {
-  for (int i = 0; i < r.steps(); ++i) {
-    const double s0 = r.s[i], s1 = r.s[i + 1];
-    Tensor D = r.denoise(x, s0).denoised;
+  return step_loop(r, std::move(x), [&](int, double s0, double s1, const Tensor& x, const Tensor& D) {
     const double ac = 1.0 / (s0 * s0 + 1.0), acp = 1.0 / (s1 * s1 + 1.0), a = ac / acp;
     const double k = std::sqrt(1.0 / a), ke = k * (1.0 - a) / std::sqrt(1.0 - ac) / s0;  // eps = (x - D)/s0
     const double out = s1 != 0.0 ? std::sqrt(1.0 + s1 * s1) : 1.0;
-    std::vector<Tm> terms{{out * (k / std::sqrt(1.0 + s0 * s0) - ke), x}, {out * ke, D}};
-    Tensor n;
-    if (s1 > 0.0) {
-      n = r.noise(s0, s1);
-      terms.push_back({out * std::sqrt((1.0 - a) * (1.0 - acp) / (1.0 - ac)), n});
-    }
-    x = r.lin(terms);
-    r.end_step(i, x, D);
-  }
-  return x;
+    return r.lin_noised({{out * (k / std::sqrt(1.0 + s0 * s0) - ke), x}, {out * ke, D}}, s1 > 0.0, s0, s1,
+                        out * std::sqrt((1.0 - a) * (1.0 - acp) / (1.0 - ac)));
+  });
 }
 
 }  // namespace

@@ -1,45 +1,21 @@
 // The `run`, `validate` and `nodes` commands through the built binary: exit codes and messages.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "tests/support/cli_runner.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CliResult {
-  int code;
-  std::string out, err;
-};
+using vkf::test::CliResult;
 
-// One folder per test process, removed when the process ends.
-fs::path temp_dir() {
-  struct Dir {
-    fs::path path = fs::temp_directory_path() / ("vkflow_graph_cli_" + std::to_string(::getpid()));
-    Dir() { fs::create_directories(path); }
-    ~Dir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  };
-  static Dir d;
-  return d.path;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+fs::path temp_dir() { return vkf::test::process_temp_dir("graph_cli"); }
 
 fs::path write(const std::string& name, const std::string& text) {
   fs::path p = temp_dir() / name;
@@ -47,14 +23,8 @@ fs::path write(const std::string& name, const std::string& text) {
   return p;
 }
 
-// Runs `vkflow ARGS` with stdout/stderr captured in files (stdin closed, stderr not a terminal).
-CliResult cli(const std::string& args) {
-  fs::path out = temp_dir() / "out.txt", err = temp_dir() / "err.txt";
-  std::string cmd = std::string("'") + VKFLOW_BINARY + "' " + args + " >'" + out.string() + "' 2>'" + err.string() +
-                    "' </dev/null";
-  int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+// Runs `vkflow ARGS` (a shell word list) with stdout/stderr captured (stdin closed, stderr not a terminal).
+CliResult cli(const std::string& args) { return vkf::test::run_shell(std::string("'") + VKFLOW_BINARY + "' " + args); }
 
 const char* kPrimitives = R"({
   "1": {"class_type": "PrimitiveInt", "inputs": {"value": 41}, "_meta": {"title": "Answer"}},

@@ -1,18 +1,17 @@
 #pragma once
 // Test helpers for synthetic checkpoints: temp dirs, (name, shape) lists from the golden manifests
 // or from the architecture walk, and writers (sparse zeros or real bytes).
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "engine/io/safetensors_writer.h"
 #include "engine/io/st_synth.h"
 #include "engine/models/sd_layout.h"
+#include "tests/support/temp_dir.h"
 
 namespace vkf::test {
 
@@ -23,29 +22,6 @@ inline nlohmann::json read_json(const std::filesystem::path& p) {
   std::ifstream f(p);
   return nlohmann::json::parse(f);
 }
-
-// A fresh directory removed (with its content) at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("vkflow_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Every tensor of a golden manifest (manifest_sd15.json / manifest_sd21.json); float tensors get
 // `float_dtype` (F16 halves the sparse size), integer ones keep theirs.

@@ -8,10 +8,12 @@
 #include "engine/io/safetensors.h"
 #include "engine/models/sd_config.h"
 #include "engine/models/sd_layout.h"
+#include "tests/io/config_error.h"
 #include "tests/io/st_builder.h"
 
 using namespace vkf;
 using models::ModelConfig;
+using test::require_config_error;
 
 namespace {
 
@@ -48,19 +50,6 @@ std::map<std::string, std::vector<int64_t>> walk_map(const std::vector<models::T
   for (const auto& s : specs)
     if (s.name.starts_with(prefix)) REQUIRE(out.emplace(s.name, s.shape).second);  // no duplicate names
   return out;
-}
-
-// Expects `fn` to throw a ModelConfigError whose message contains every part of `parts`.
-template <class Fn>
-void require_config_error(Fn&& fn, std::initializer_list<std::string> parts) {
-  try {
-    fn();
-    FAIL("no error");
-  } catch (const models::ModelConfigError& e) {
-    const std::string msg = e.what();
-    INFO(msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
-  }
 }
 
 // The SD1.5 hyper-parameters (v1-inference.yaml + CLIP ViT-L/14).

@@ -5,10 +5,12 @@
 #include "engine/io/safetensors.h"
 #include "engine/models/sd_config.h"
 #include "engine/models/sd_layout.h"
+#include "tests/io/config_error.h"
 #include "tests/io/st_builder.h"
 
 using namespace vkf;
 using models::ModelConfig;
+using test::require_config_error;
 
 namespace {
 
@@ -50,18 +52,6 @@ ModelConfig config_b_structs() {
   m.text.heads = 6;
   m.text.intermediate = 384;
   return m;
-}
-
-template <class Fn>
-void require_config_error(Fn&& fn, std::initializer_list<std::string> parts) {
-  try {
-    fn();
-    FAIL("no error");
-  } catch (const models::ModelConfigError& e) {
-    const std::string msg = e.what();
-    INFO(msg);
-    for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
-  }
 }
 
 std::vector<io::SynthTensor> without(std::vector<io::SynthTensor> ts, const std::string& name) {

@@ -1,19 +1,15 @@
 // Helpers for the model tests that drive the built `vkflow` binary: a per-process temp folder, running
 // a command with captured output, and comparing safetensors outputs with references.
 #pragma once
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "engine/io/safetensors.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/temp_dir.h"
 
 namespace vkf::test::models_cli {
 
@@ -22,40 +18,18 @@ namespace fs = std::filesystem;
 inline fs::path golden_dir() { return fs::path(VKFLOW_SHARED_DIR) / "golden" / "sd1_tiny_a"; }
 inline fs::path clip_vocab() { return fs::path(VKFLOW_SHARED_DIR) / "clip" / "bpe_simple_vocab_16e6.txt.gz"; }
 
-// One folder per test process (ctest runs each case in its own process), removed at exit.
-inline fs::path temp_dir() {
-  struct Dir {
-    fs::path path = fs::temp_directory_path() / ("vkflow_models_" + std::to_string(::getpid()));
-    Dir() { fs::create_directories(path); }
-    ~Dir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  };
-  static Dir d;
-  return d.path;
-}
+// One folder per test process, removed at exit.
+inline fs::path temp_dir() { return test::process_temp_dir("models"); }
 
-inline std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+inline std::string slurp(const fs::path& p) { return test::read_file(p); }
 
 inline std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
-struct CliResult {
-  int code;
-  std::string out, err;
-};
+using test::CliResult;
 
 // Runs `PROGRAM ARGS` through the shell with stdout/stderr captured (stdin closed).
 inline CliResult run_program(const std::string& program, const std::string& args) {
-  const fs::path out = temp_dir() / "stdout.txt", err = temp_dir() / "stderr.txt";
-  const std::string cmd = program + " " + args + " >" + quote(out) + " 2>" + quote(err) + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  return test::run_shell(program + " " + args);
 }
 
 inline CliResult vkflow(const std::string& args) { return run_program(quote(VKFLOW_BINARY), args); }

@@ -69,69 +69,69 @@ struct EnvGuard {  // VKFLOW_CLIP_VOCAB restored at scope exit
 }  // namespace
 
 TEST_CASE("tokenizer files: Hugging Face vocab.json + merges.txt", "[cpu][tokenizer]") {
-  TempDir dir;
-  write_hf_pair(dir.path / "vocab.json", dir.path / "merges.txt", 1000);
+  TempDir dir("tok");
+  write_hf_pair(dir.path() / "vocab.json", dir.path() / "merges.txt", 1000);
   const int32_t n = 49408;
   auto shifted = [&](int32_t id) { return (id + 1000) % n; };
-  const auto tok = ClipTokenizer::from_file(dir.path / "vocab.json");
+  const auto tok = ClipTokenizer::from_file(dir.path() / "vocab.json");
   CHECK(tok.vocab_size() == 49408);
   CHECK(tok.start_id() == shifted(49406));
   CHECK(tok.end_id() == shifted(49407));
   check_golden(tok, shifted);
   // The same pair reached through merges.txt or the directory.
-  CHECK(ClipTokenizer::from_file(dir.path / "merges.txt").encode("a photo of a cat") == tok.encode("a photo of a cat"));
-  CHECK(ClipTokenizer::from_file(dir.path).start_id() == shifted(49406));
+  CHECK(ClipTokenizer::from_file(dir.path() / "merges.txt").encode("a photo of a cat") == tok.encode("a photo of a cat"));
+  CHECK(ClipTokenizer::from_file(dir.path()).start_id() == shifted(49406));
 
   SECTION("<stem>.vocab.json pairs with <stem>.merges.txt") {
-    TempDir d2;
-    write_hf_pair(d2.path / "sd15.vocab.json", d2.path / "sd15.merges.txt", 0);
-    check_golden(ClipTokenizer::from_file(d2.path / "sd15.vocab.json"), [](int32_t id) { return id; });
+    TempDir d2("tok");
+    write_hf_pair(d2.path() / "sd15.vocab.json", d2.path() / "sd15.merges.txt", 0);
+    check_golden(ClipTokenizer::from_file(d2.path() / "sd15.vocab.json"), [](int32_t id) { return id; });
   }
   SECTION("a vocab.json without merges.txt names the file") {
-    TempDir d2;
-    fs::copy_file(dir.path / "vocab.json", d2.path / "vocab.json");
-    CHECK_THROWS_WITH(ClipTokenizer::from_file(d2.path / "vocab.json"),
+    TempDir d2("tok");
+    fs::copy_file(dir.path() / "vocab.json", d2.path() / "vocab.json");
+    CHECK_THROWS_WITH(ClipTokenizer::from_file(d2.path() / "vocab.json"),
                       Catch::Contains("vocab.json") && Catch::Contains("merges.txt"));
   }
 }
 
 TEST_CASE("tokenizer files: plain-text merges and directories", "[cpu][tokenizer]") {
-  TempDir dir;
-  write_file(dir.path / "bpe_simple_vocab_16e6.txt", gunzip_reference());
-  check_golden(ClipTokenizer::from_file(dir.path / "bpe_simple_vocab_16e6.txt"), [](int32_t id) { return id; });
-  CHECK(ClipTokenizer::from_file(dir.path).vocab_size() == 49408);  // directory route
-  CHECK_THROWS_WITH(ClipTokenizer::from_file(dir.path / "nope.txt.gz"), Catch::Contains("nope.txt.gz"));
+  TempDir dir("tok");
+  write_file(dir.path() / "bpe_simple_vocab_16e6.txt", gunzip_reference());
+  check_golden(ClipTokenizer::from_file(dir.path() / "bpe_simple_vocab_16e6.txt"), [](int32_t id) { return id; });
+  CHECK(ClipTokenizer::from_file(dir.path()).vocab_size() == 49408);  // directory route
+  CHECK_THROWS_WITH(ClipTokenizer::from_file(dir.path() / "nope.txt.gz"), Catch::Contains("nope.txt.gz"));
 }
 
 TEST_CASE("tokenizer files: corrupt or truncated gz is a clear error", "[cpu][tokenizer]") {
-  TempDir dir;
+  TempDir dir("tok");
   const std::string gz = read_file(clip_gz());
   REQUIRE(gz.size() > 1000);
-  const fs::path truncated = dir.path / "truncated.txt.gz";
+  const fs::path truncated = dir.path() / "truncated.txt.gz";
   write_file(truncated, gz.substr(0, gz.size() / 2));
   CHECK_THROWS_WITH(ClipTokenizer::from_file(truncated), Catch::Contains("truncated.txt.gz"));
   CHECK_THROWS_AS(ClipTokenizer::from_file(truncated), TokenizerError);
 
-  const fs::path garbage = dir.path / "garbage.txt.gz";
+  const fs::path garbage = dir.path() / "garbage.txt.gz";
   std::string bad = gz;
   for (std::size_t i = 200; i < 400; ++i) bad[i] = static_cast<char>(bad[i] ^ 0x5A);  // damage deflate data
   write_file(garbage, bad);
   CHECK_THROWS_WITH(ClipTokenizer::from_file(garbage), Catch::Contains("garbage.txt.gz"));
 
-  const fs::path plain = dir.path / "not_gzip.txt.gz";
+  const fs::path plain = dir.path() / "not_gzip.txt.gz";
   write_file(plain, "hello\nworld\n");
   CHECK_THROWS_WITH(ClipTokenizer::from_file(plain), Catch::Contains("not_gzip.txt.gz") && Catch::Contains("gzip"));
 
-  const fs::path malformed = dir.path / "malformed.txt";
+  const fs::path malformed = dir.path() / "malformed.txt";
   write_file(malformed, "#version: 0.2\ni n\nthree fields here\n");
   CHECK_THROWS_WITH(ClipTokenizer::from_file(malformed), Catch::Contains("malformed.txt") && Catch::Contains("line 3"));
 }
 
 TEST_CASE("tokenizer files: find_clip_vocab lookup order and missing-vocab error", "[cpu][tokenizer]") {
   EnvGuard env;
-  TempDir root;
-  const fs::path models = root.path / "models";
-  const fs::path ckpt_dir = root.path / "ckpts";
+  TempDir root("tok");
+  const fs::path models = root.path() / "models";
+  const fs::path ckpt_dir = root.path() / "ckpts";
   fs::create_directories(models);
   fs::create_directories(ckpt_dir);
   const fs::path ckpt = ckpt_dir / "sd15.safetensors";
@@ -166,9 +166,9 @@ TEST_CASE("tokenizer files: find_clip_vocab lookup order and missing-vocab error
     CHECK(ClipTokenizer::from_file(models / "clip_vocab").vocab_size() == 49408);
   }
   SECTION("an explicit flag or env path that does not exist is an error, not a fallback") {
-    CHECK_THROWS_WITH(vkf::text::find_clip_vocab(root.path / "missing.gz", models, ckpt),
+    CHECK_THROWS_WITH(vkf::text::find_clip_vocab(root.path() / "missing.gz", models, ckpt),
                       Catch::Contains("--clip-vocab") && Catch::Contains("missing.gz"));
-    ::setenv("VKFLOW_CLIP_VOCAB", (root.path / "gone").c_str(), 1);
+    ::setenv("VKFLOW_CLIP_VOCAB", (root.path() / "gone").c_str(), 1);
     CHECK_THROWS_WITH(vkf::text::find_clip_vocab(std::nullopt, models, ckpt),
                       Catch::Contains("VKFLOW_CLIP_VOCAB") && Catch::Contains("gone"));
   }

@@ -1,8 +1,6 @@
 // Shared helpers of the tokenizer tests: the golden cases and the reference vocabulary in /work/shared.
 #pragma once
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,6 +8,7 @@
 #include <string>
 
 #include "engine/text/clip_tokenizer.h"
+#include "tests/support/temp_dir.h"
 
 namespace vkf::text::test {
 
@@ -30,22 +29,8 @@ inline const ClipTokenizer& reference_tokenizer() {
   return tok;
 }
 
-// A fresh directory under the system temp dir, removed at scope exit.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() /
-           ("vkflow_tok_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+// A fresh directory under the system temp dir, removed at scope exit (TempDir("tok").path()).
+using vkf::test::TempDir;
 
 inline void write_file(const std::filesystem::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary);

@@ -1,9 +1,11 @@
 #include "engine/models/unet.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "engine/models/nn.h"
+#include "engine/ops/matmul.h"
 #include "engine/vk/context.h"
 
 namespace vkf::models {
@@ -21,6 +23,32 @@ Tensor UNet::resblock(vk::Recorder& rec, const Tensor& x, const Tensor& emb_silu
   h = nn::conv_same(rec, h, s.sub("out_layers.3"));
   Tensor skip = s.has("skip_connection.weight") ? nn::conv_same(rec, x, s.sub("skip_connection")) : x;
   return nn::add(rec, skip, h);
+}
+
+// GEGLU feed-forward. Its projection is 8x as wide as the tokens, the largest intermediate of the UNet
+// (42 MB at 512x512, batch 2, f16), so long sequences run in row chunks whose projection stays under
+// kFeedForwardChunkBytes (peak device memory), into one output tensor.
+constexpr uint64_t kFeedForwardChunkBytes = 16ull << 20;
+uint64_t g_ff_chunk_bytes = 0;  // test seam (0: kFeedForwardChunkBytes)
+
+void set_feed_forward_chunk_bytes(uint64_t bytes) { g_ff_chunk_bytes = bytes; }
+
+Tensor UNet::feed_forward(vk::Recorder& rec, const Tensor& x, const Scope& s) const {
+  const Scope proj = s.sub("0.proj"), out = s.sub("2");
+  const int64_t C = x.dim(-1), rows = x.numel() / C, wide = proj["weight"].dim(0);
+  const int64_t per = std::max<int64_t>(1, int64_t((g_ff_chunk_bytes ? g_ff_chunk_bytes : kFeedForwardChunkBytes) / (uint64_t(wide) * dtype_size(x.dtype()))));
+  if (rows <= per) return nn::linear(rec, nn::geglu(rec, nn::linear(rec, x, proj)), out);
+  Shape ys = x.shape();
+  ys.back() = out["weight"].dim(0);
+  Tensor y = empty(rec.context(), ys, x.dtype());
+  const Tensor x2 = x.reshape({rows, C}), y2 = y.reshape({rows, ys.back()});
+  const Tensor* bias = out.has("bias") ? &out["bias"] : nullptr;
+  for (int64_t r0 = 0; r0 < rows; r0 += per) {
+    const int64_t r1 = std::min(rows, r0 + per);
+    Tensor g = nn::geglu(rec, nn::linear(rec, x2.slice0(r0, r1), proj));
+    ops::linear(rec, y2.slice0(r0, r1), g, out["weight"], bias);
+  }
+  return y;
 }
 
 Tensor UNet::transformer(vk::Recorder& rec, const Tensor& x, const Tensor& context, const Scope& s, int ch,
@@ -49,10 +77,8 @@ Tensor UNet::transformer(vk::Recorder& rec, const Tensor& x, const Tensor& conte
     k = nn::linear(rec, context, a2.sub("to_k"), false);
     v = nn::linear(rec, context, a2.sub("to_v"), false);
     h = nn::add(rec, h, nn::linear(rec, nn::attention(rec, q, k, v, heads, false, scale), a2.sub("to_out.0")));
-    // GEGLU feed-forward
     n = nn::layer_norm(rec, h, b.sub("norm3"), 1e-5f);
-    n = nn::geglu(rec, nn::linear(rec, n, b.sub("ff.net.0.proj")));
-    h = nn::add(rec, h, nn::linear(rec, n, b.sub("ff.net.2")));
+    h = nn::add(rec, h, feed_forward(rec, n, b.sub("ff.net")));
   }
   if (cfg_.use_linear_in_transformer) {
     h = nn::nlc_to_nchw(rec, nn::linear(rec, h, s.sub("proj_out")), H, W);

@@ -9,6 +9,10 @@
 
 namespace vkf::models {
 
+// Testing seam: the row-chunk budget of the transformer feed-forward (bytes of its widest intermediate per
+// chunk); 0 restores the default. Process-wide, not thread-safe: tests only.
+void set_feed_forward_chunk_bytes(uint64_t bytes);
+
 class UNet {
  public:
   UNet(const UNetConfig& cfg, const Weights& w, std::string prefix = kUNetPrefix);
@@ -20,6 +24,7 @@ class UNet {
 
  private:
   Tensor resblock(vk::Recorder& rec, const Tensor& x, const Tensor& emb_silu, const Scope& s) const;
+  Tensor feed_forward(vk::Recorder& rec, const Tensor& x, const Scope& s) const;
   Tensor transformer(vk::Recorder& rec, const Tensor& x, const Tensor& context, const Scope& s, int ch, int depth) const;
   UNetConfig cfg_;
   Scope s_;

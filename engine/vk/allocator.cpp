@@ -42,8 +42,10 @@ Allocator::Allocator(Context& ctx) : ctx_(ctx), alive_(std::make_shared<bool>(tr
   memory_type_ = uint32_t(chosen);
   host_visible_ = (mp.memoryTypes[chosen].propertyFlags & (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) ==
                   (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-  uint64_t max_alloc = ctx.info().max_allocation_size ? ctx.info().max_allocation_size : (1ull << 30);
-  block_size_ = std::min<uint64_t>(256ull << 20, max_alloc);
+  max_alloc_ = ctx.info().max_allocation_size ? ctx.info().max_allocation_size : (1ull << 30);
+  // 64 MiB blocks: small enough that the memory held tracks the working set of one evaluation (SD1.5 at
+  // 512x512 needs ~50-90 MiB of intermediates), large enough that allocations stay rare (buffers are pooled).
+  block_size_ = std::min<uint64_t>(64ull << 20, max_alloc_);
 }
 
 Allocator::~Allocator() {
@@ -69,7 +71,39 @@ uint64_t Allocator::size_class(uint64_t bytes) const {
   return align_up(bytes, step);
 }
 
-std::unique_ptr<Buffer> Allocator::fresh(uint64_t size) {
+uint32_t Allocator::new_block(uint64_t size, bool exact) {
+  Block blk;
+  blk.size = size;
+  blk.exact = exact;
+  VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+  ai.allocationSize = blk.size;
+  ai.memoryTypeIndex = memory_type_;
+  VkResult r = vkAllocateMemory(ctx_.device(), &ai, nullptr, &blk.memory);
+  if (r != VK_SUCCESS)
+    throw std::runtime_error("out of device memory allocating " + std::to_string(blk.size >> 20) + " MiB block (" +
+                             result_name(r) + "); in use: " + std::to_string(stats_.live_bytes >> 20) + " MiB");
+  if (host_visible_) {
+    void* p = nullptr;
+    check(vkMapMemory(ctx_.device(), blk.memory, 0, VK_WHOLE_SIZE, 0, &p), "vkMapMemory");
+    blk.mapped = static_cast<std::byte*>(p);
+  }
+  blk.free[0] = blk.size;
+  stats_.block_bytes += blk.size;
+  blocks_.push_back(std::move(blk));
+  return uint32_t(blocks_.size() - 1);
+}
+
+void Allocator::reserve_exact(uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  bytes = align_up(bytes, alignment_);
+  while (bytes > 0) {
+    const uint64_t sz = std::min(bytes, max_alloc_ / alignment_ * alignment_);
+    new_block(sz, true);
+    bytes -= sz;
+  }
+}
+
+std::unique_ptr<Buffer> Allocator::fresh(uint64_t size, bool exact) {
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bi.size = size;
   bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
@@ -78,9 +112,11 @@ std::unique_ptr<Buffer> Allocator::fresh(uint64_t size) {
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(ctx_.device(), buf, &req);
   uint64_t need = align_up(req.size, alignment_);
-  // first fit over existing blocks
+  // First fit over the blocks of the same kind: weights (exact) and intermediates never share a block, so
+  // the weights' blocks stay packed and the intermediates' blocks track the working set.
   for (uint32_t bi_ = 0; bi_ < blocks_.size(); ++bi_) {
     auto& blk = blocks_[bi_];
+    if (blk.exact != exact || !blk.memory) continue;
     for (auto it = blk.free.begin(); it != blk.free.end(); ++it) {
       uint64_t off = align_up(it->first, alignment_);
       uint64_t pad = off - it->first;
@@ -94,30 +130,21 @@ std::unique_ptr<Buffer> Allocator::fresh(uint64_t size) {
       return std::make_unique<Buffer>(Buffer{buf, size, bi_, off, blk.mapped ? blk.mapped + off : nullptr, next_id_++});
     }
   }
-  // new block (a dedicated one when the request is larger than the standard block)
-  Block blk;
-  blk.size = std::max(block_size_, need);
-  VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-  ai.allocationSize = blk.size;
-  ai.memoryTypeIndex = memory_type_;
-  VkResult r = vkAllocateMemory(ctx_.device(), &ai, nullptr, &blk.memory);
-  if (r != VK_SUCCESS) {
+  // A new block: exact-size for weights (reserve_exact normally made room already), else a standard
+  // block, or a dedicated one when the request is larger than that.
+  uint32_t idx = 0;
+  try {
+    idx = new_block(exact ? need : std::max(block_size_, need), exact);
+  } catch (...) {
     vkDestroyBuffer(ctx_.device(), buf, nullptr);
-    throw std::runtime_error("out of device memory allocating " + std::to_string(blk.size >> 20) + " MiB block (" +
-                             result_name(r) + "); in use: " + std::to_string(stats_.live_bytes >> 20) + " MiB");
+    throw;
   }
-  if (host_visible_) {
-    void* p = nullptr;
-    check(vkMapMemory(ctx_.device(), blk.memory, 0, VK_WHOLE_SIZE, 0, &p), "vkMapMemory");
-    blk.mapped = static_cast<std::byte*>(p);
-  }
+  auto& blk = blocks_[idx];
+  blk.free.clear();
   if (blk.size > need) blk.free[need] = blk.size - need;
   blk.used = need;
   check(vkBindBufferMemory(ctx_.device(), buf, blk.memory, 0), "vkBindBufferMemory");
-  stats_.block_bytes += blk.size;
-  blocks_.push_back(std::move(blk));
-  uint32_t idx = uint32_t(blocks_.size() - 1);
-  return std::make_unique<Buffer>(Buffer{buf, size, idx, 0, blocks_[idx].mapped, next_id_++});
+  return std::make_unique<Buffer>(Buffer{buf, size, idx, 0, blk.mapped, next_id_++});
 }
 
 std::shared_ptr<Buffer> Allocator::alloc(uint64_t bytes) { return take(bytes, false); }
@@ -138,23 +165,25 @@ std::shared_ptr<Buffer> Allocator::take(uint64_t bytes, bool for_upload, bool ex
   uint64_t cls = exact ? align_up(std::max<uint64_t>(bytes, 256), 256) : size_class(bytes);
   std::lock_guard lock(mu_);
   std::unique_ptr<Buffer> b;
+  // The smallest pooled buffer of at least this class, up to twice its size: reusing a somewhat larger
+  // buffer beats holding one more (measured on SD1.5 at 512x512: the memory held by intermediates ...).
   auto from = [&](std::multimap<uint64_t, std::unique_ptr<Buffer>>& m) {
-    auto it = m.find(cls);
-    if (it == m.end()) return false;
+    auto it = exact ? m.find(cls) : m.lower_bound(cls);
+    if (it == m.end() || it->first > 2 * cls) return false;
     b = std::move(it->second);
     m.erase(it);
     return true;
   };
   // GPU-side users take dirty buffers first, keeping clean ones for host uploads.
   if ((!for_upload && from(dirty_)) || from(pool_)) {
-    stats_.pooled_bytes -= cls;
+    stats_.pooled_bytes -= b->size;
     b->id = next_id_++;  // a reused buffer is a new value for hazard tracking
     ++stats_.reuses;
   } else {
-    b = fresh(cls);
+    b = fresh(cls, exact);
     ++stats_.allocations;
   }
-  stats_.live_bytes += cls;
+  stats_.live_bytes += b->size;
   stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, stats_.live_bytes);
   std::weak_ptr<bool> alive = alive_;
   // The shared_ptr's deleter hands the record back to the pool (or frees it if the allocator is gone).

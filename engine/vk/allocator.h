@@ -50,6 +50,9 @@ class Allocator {
   // Long-lived data (model weights): sized exactly (256-byte granularity) instead of by size class, so
   // gigabytes of weights do not pay the up-to-25% rounding that makes intermediates reusable.
   std::shared_ptr<Buffer> alloc_exact(uint64_t bytes);
+  // Allocates device memory for `bytes` of upcoming alloc_exact calls in as few blocks as the device allows,
+  // so a model's weights occupy exactly their size (call with the sum of the 256-byte-aligned sizes).
+  void reserve_exact(uint64_t bytes);
   // Recorders bracket their open command buffers with these (see alloc_for_upload).
   void begin_recording();
   void end_recording();
@@ -66,16 +69,19 @@ class Allocator {
     std::byte* mapped = nullptr;
     std::map<uint64_t, uint64_t> free;  // offset -> size
     uint64_t used = 0;
+    bool exact = false;  // holds alloc_exact buffers (weights) only
   };
   void release(std::unique_ptr<Buffer> b);  // back to pool
   void destroy(std::unique_ptr<Buffer> b);  // back to block
-  std::unique_ptr<Buffer> fresh(uint64_t size);
+  std::unique_ptr<Buffer> fresh(uint64_t size, bool exact);
+  uint32_t new_block(uint64_t size, bool exact);  // caller holds mu_
   uint64_t size_class(uint64_t bytes) const;
 
   Context& ctx_;
   uint32_t memory_type_ = 0;
   bool host_visible_ = false;
   uint64_t block_size_ = 0;
+  uint64_t max_alloc_ = 0;
   uint64_t alignment_ = 256;
   uint64_t next_id_ = 1;
   std::vector<Block> blocks_;

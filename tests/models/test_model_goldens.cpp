@@ -7,6 +7,7 @@
 #include <set>
 
 #include "engine/models/checkpoint.h"
+#include "engine/models/unet.h"
 #include "engine/vk/recorder.h"
 #include "tests/models/model_cli.h"
 #include "tests/support/gpu.h"
@@ -70,8 +71,16 @@ TEST_CASE("models: vkflow eval with the fp16 checkpoint in f16 is within 1e-2", 
 
 // Every intermediate of unet_debug.safetensors (t_emb, emb, input_blocks.i, middle_block,
 // output_blocks.i), same 1e-4 bound as the outputs: the first key over the bound locates a regression.
+// Run twice: as is, and with the transformer feed-forward in row chunks (a 40000-byte budget gives 39- and
+// 19-row chunks at the two attention levels, boundaries inside batch items), as long sequences run it.
 TEST_CASE("models: UNet intermediates match unet_debug", "[models][golden]") {
   auto& ctx = test::gpu();
+  const uint64_t ff_chunk = GENERATE(uint64_t(0), uint64_t(40000));
+  models::set_feed_forward_chunk_bytes(ff_chunk);
+  struct Restore {
+    ~Restore() { models::set_feed_forward_chunk_bytes(0); }
+  } restore;
+  INFO("feed-forward chunk budget " << ff_chunk << " bytes (0: default, no chunking at this size)");
   models::LoadOptions lo;
   lo.config = mc::golden_dir() / "config.json";
   lo.dtype = DType::F32;
@@ -94,6 +103,9 @@ TEST_CASE("models: UNet intermediates match unet_debug", "[models][golden]") {
     vk::Recorder rec(ctx);
     eps = ck->unet->forward(rec, x, ts, context, &debug);
     rec.submit();
+    static uint32_t unchunked = 0;  // dispatches of the first (unchunked) run
+    if (ff_chunk == 0) unchunked = rec.dispatch_count();
+    else if (unchunked) CHECK(rec.dispatch_count() > unchunked);  // the chunked path really ran
   }
   std::set<std::string> seen;
   double worst = 0;

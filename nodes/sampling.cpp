@@ -12,8 +12,9 @@ namespace {
 
 using namespace graph;
 
-// ComfyUI allows 10000 steps; the discrete schedule has 1000 timesteps, so more steps only repeat them.
-constexpr int kMaxSteps = 1000;
+// As ComfyUI: up to 10000 steps (over a 1000-timestep discrete schedule, steps beyond 1000 interpolate
+// between its sigmas or repeat them, depending on the scheduler).
+constexpr int kMaxSteps = 10000;
 
 sampling::CondList contexts(const Conditioning& c) {
   sampling::CondList l;

@@ -118,9 +118,9 @@ TEST_CASE("bad input: out-of-range and unknown values are refused with the limit
                    {"input 'sampler_name': value_not_in_list", "'euler_x' not in", "'euler'", "'dpmpp_2m'",
                     "input 'scheduler': value_not_in_list", "'karras2' not in", "'karras'", "'normal'"});
   }
-  SECTION("steps 0 and 10000") {
+  SECTION("steps 0 and 10001") {
     expect_failure(txt2img({"3.steps=0"}), 2, {"input 'steps': value_smaller_than_min", "min of 1"});
-    expect_failure(txt2img({"3.steps=10000"}), 2, {"input 'steps': value_bigger_than_max"});
+    expect_failure(txt2img({"3.steps=10001"}), 2, {"input 'steps': value_bigger_than_max", "max of 10000"});
   }
   SECTION("cfg NaN (JSON has no NaN: a string)") {
     expect_failure(txt2img({"3.cfg=NaN"}), 2, {"node 3 (KSampler) input 'cfg'", "invalid_input_type"});

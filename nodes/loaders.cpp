@@ -1,8 +1,10 @@
-// Loader nodes: CheckpointLoaderSimple (ckpt -> MODEL, CLIP, VAE).
+// Loader nodes: CheckpointLoaderSimple (ckpt -> MODEL, CLIP, VAE), VAELoader (VAE file -> VAE). Files are
+// looked up ComfyUI-style in <models-dir>/checkpoints, <models-dir>/vae (engine/models/model_paths.h).
 #include <filesystem>
 
 #include "engine/graph/registry.h"
 #include "engine/models/checkpoint.h"
+#include "engine/models/model_paths.h"
 #include "engine/sampling/model_sampling.h"
 #include "engine/text/clip_tokenizer.h"
 #include "nodes/value_types.h"
@@ -13,14 +15,12 @@ namespace {
 using namespace graph;
 namespace fs = std::filesystem;
 
-// ComfyUI-style lookup: <models-dir>/checkpoints/<name>, or an absolute path.
-fs::path resolve_checkpoint(const NodeContext& ctx, const std::string& name) {
-  fs::path p(name);
-  if (p.is_absolute()) return p;
-  fs::path in_dir = ctx.paths().models_dir / "checkpoints" / p;
-  if (fs::exists(in_dir)) return in_dir;
-  throw std::runtime_error("checkpoint '" + name + "' not found (looked in " + (ctx.paths().models_dir / "checkpoints").string() +
-                           "; pass --models-dir or an absolute path)");
+// The compute dtype the run asks for (`--precision`), else the device default.
+models::LoadOptions load_options(const NodeContext& ctx) {
+  models::LoadOptions lo;
+  if (auto w = ctx.services().find_raw(kWeightsDtypeService))
+    lo.dtype = *static_cast<const std::string*>(w.get()) == "f16" ? DType::F16 : DType::F32;
+  return lo;
 }
 
 sampling::DiscreteConfig discrete_config(const models::ScheduleConfig& s) {
@@ -43,11 +43,8 @@ NodeRegistrar checkpoint_loader(
         .output("CLIP")
         .output("VAE")
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
-          auto path = resolve_checkpoint(ctx, in.get_string("ckpt_name"));
-          models::LoadOptions lo;
-          if (auto w = ctx.services().find_raw(kWeightsDtypeService))
-            lo.dtype = *static_cast<const std::string*>(w.get()) == "f16" ? DType::F16 : DType::F32;
-          auto ck = models::load_checkpoint(gpu(ctx), path, lo);
+          auto path = models::resolve_model_file(ctx.paths().models_dir, "checkpoints", in.get_string("ckpt_name"));
+          auto ck = models::load_checkpoint(gpu(ctx), path, load_options(ctx));
           auto pred = ck->config.schedule.parameterization == "v" ? sampling::Prediction::VPrediction : sampling::Prediction::Eps;
           auto ms = std::make_shared<sampling::ModelSampling>(
               sampling::ModelSampling::discrete(pred, discrete_config(ck->config.schedule)));
@@ -58,6 +55,23 @@ NodeRegistrar checkpoint_loader(
           size_t bytes = size_t(ck->weights->bytes());
           return {make_value("MODEL", Model{ck, ms}, bytes), make_value("CLIP", Clip{ck, tok, -1}),
                   make_value("VAE", Vae{ck})};
+        }));
+
+NodeRegistrar vae_loader(
+    NodeDef("VAELoader")
+        .display("Load VAE")
+        .category("loaders")
+        .description("Loads the VAE of a standalone VAE .safetensors file (e.g. vae-ft-mse-840000-ema-pruned) or of a "
+                     "full SD1.x checkpoint, to use instead of a checkpoint's own.")
+        .input_string("vae_name", "")
+        .tooltip("file in <models-dir>/vae, or an absolute path; a <name>.json next to it may give scale_factor "
+                 "(default 0.18215, SD1.x)")
+        .output("VAE")
+        .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
+          auto path = models::resolve_model_file(ctx.paths().models_dir, "vae", in.get_string("vae_name"));
+          auto ck = models::load_vae(gpu(ctx), path, load_options(ctx));
+          const size_t bytes = size_t(ck->weights->bytes());
+          return {make_value("VAE", Vae{ck}, bytes)};
         }));
 
 }  // namespace

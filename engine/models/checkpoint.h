@@ -31,6 +31,12 @@ struct Checkpoint {
 
 std::shared_ptr<Checkpoint> load_checkpoint(vk::Context& ctx, const std::filesystem::path& path, const LoadOptions& opt = {});
 
+// Only the VAE of `path`: a standalone VAE file (encoder.*, decoder.*, quant_conv.*, post_quant_conv.*) or
+// a full SD checkpoint (the same under first_stage_model.). The result has `vae` and `weights` set and
+// config.vae / config.scale_factor meaningful; opt.config or a "<stem>.json" sidecar (checkpoint config
+// format) may give "scale_factor" and a "vae" section, else SD1.x's 0.18215 applies. opt.unet/text are ignored.
+std::shared_ptr<Checkpoint> load_vae(vk::Context& ctx, const std::filesystem::path& path, const LoadOptions& opt = {});
+
 // The default compute dtype for a device: f16 on GPUs with 16-bit storage, f32 on CPU (lavapipe).
 DType default_dtype(const vk::Context& ctx);
 

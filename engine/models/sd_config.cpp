@@ -188,10 +188,17 @@ void merge_schedule(ScheduleConfig& c, const Section& s) {
 
 }  // namespace
 
-void merge_config_json(ModelConfig& m, const nlohmann::json& config, const std::string& ckpt_name) {
-  std::string src = "config for " + ckpt_name;
+namespace {
+// Messages name the config file ("__source__", set by find_sidecar_config) when it came from one.
+std::string source_of(const nlohmann::json& config, const std::string& ckpt_name) {
   if (config.is_object() && config.contains("__source__") && config["__source__"].is_string())
-    src = config["__source__"].get<std::string>();
+    return config["__source__"].get<std::string>();
+  return "config for " + ckpt_name;
+}
+}  // namespace
+
+void merge_config_json(ModelConfig& m, const nlohmann::json& config, const std::string& ckpt_name) {
+  const std::string src = source_of(config, ckpt_name);
   const Section root(&config, "", src, ckpt_name);
   const auto at = [&](const char* k) { return Section(root.find(k), k, src, ckpt_name); };
   if (auto f = root.get_str("family"); f && *f != "sd1") root.fail("family", "\"" + *f + "\" is not supported (sd1)");
@@ -200,6 +207,14 @@ void merge_config_json(ModelConfig& m, const nlohmann::json& config, const std::
   merge_text(m.text, at("text_encoder"));
   merge_schedule(m.schedule, at("schedule"));
   if (auto f = root.get_num("scale_factor")) m.scale_factor = float(*f);
+}
+
+void merge_vae_config_json(ModelConfig& m, const nlohmann::json& config, const std::string& file_name) {
+  const std::string src = source_of(config, file_name);
+  const Section root(&config, "", src, file_name);
+  merge_vae(m.vae, Section(root.find("vae"), "vae", src, file_name));
+  if (auto f = root.get_num("scale_factor")) m.scale_factor = float(*f);
+  if (!(m.scale_factor > 0)) root.fail("scale_factor", "must be positive");
 }
 
 }  // namespace detail
@@ -218,6 +233,38 @@ ModelConfig detect_config(const io::SafeTensors& st, const std::optional<nlohman
                              ") do not divide level width " + std::to_string(ch));
   }
   const auto report = check_tensors(st, sd1_required_tensors(m));
+  if (!report.ok()) throw ModelConfigError(report.message(file));
+  return m;
+}
+
+namespace {
+bool has_key_prefix(const io::SafeTensors& st, std::string_view prefix) {
+  return std::any_of(st.tensors().begin(), st.tensors().end(),
+                     [&](const io::StTensorInfo& t) { return t.name.starts_with(prefix); });
+}
+}  // namespace
+
+std::string detect_vae_prefix(const io::SafeTensors& st) {
+  const std::string file = st.path().filename().string();
+  if (has_key_prefix(st, kVaePrefix)) return kVaePrefix;
+  if (st.find("encoder.conv_in.weight") || st.find("decoder.conv_in.weight")) {
+    if (has_key_prefix(st, "decoder.up_blocks."))
+      throw ModelConfigError(file + ": diffusers-layout VAE (decoder.up_blocks.*) is not supported; use the "
+                                    "single-file layout (decoder.up.*, as in vae-ft-mse-840000-ema-pruned.safetensors)");
+    return "";
+  }
+  throw ModelConfigError(file + ": not a VAE: missing tensor 'decoder.conv_in.weight' (a VAE file has encoder.*, "
+                                "decoder.*, quant_conv.*, post_quant_conv.* tensors; a checkpoint has them under '" +
+                         std::string(kVaePrefix) + "')");
+}
+
+ModelConfig detect_vae_config(const io::SafeTensors& st, const std::string& prefix,
+                              const std::optional<nlohmann::json>& config) {
+  const std::string file = st.path().filename().string();
+  ModelConfig m;
+  m.vae = detail::detect_vae_from_weights(st, prefix);
+  detail::merge_vae_config_json(m, config.value_or(nlohmann::json::object()), file);
+  const auto report = check_tensors(st, vae_required_tensors(m.vae, prefix));
   if (!report.ok()) throw ModelConfigError(report.message(file));
   return m;
 }

@@ -95,6 +95,17 @@ struct ModelConfigError : std::runtime_error {
 // the architecture needs is present with the right shape (see sd_layout.h).
 ModelConfig detect_config(const io::SafeTensors& st, const std::optional<nlohmann::json>& config);
 
+// Where the AutoencoderKL tensors of `st` live: kVaePrefix in a full SD checkpoint, "" in a standalone VAE
+// file (encoder.*, decoder.*, quant_conv.*, post_quant_conv.*, as vae-ft-mse-840000-ema-pruned has).
+// Throws ModelConfigError naming the file and a missing tensor when it is neither.
+std::string detect_vae_prefix(const io::SafeTensors& st);
+
+// Only the VAE of `st`, its tensors under `prefix`: ModelConfig::vae from the shapes (checked against the
+// "vae" section of `config`), scale_factor from `config` else SD1.x's 0.18215; every VAE tensor is
+// verified. The other fields keep their defaults and mean nothing.
+ModelConfig detect_vae_config(const io::SafeTensors& st, const std::string& prefix,
+                              const std::optional<nlohmann::json>& config);
+
 // The config JSON to use with `ckpt`: `explicit_cfg` when given (must exist and parse), otherwise
 // "<dir>/<stem>.json" next to the checkpoint when that exists, otherwise nullopt.
 // The returned JSON carries the source path under "__source__" for error messages.

@@ -157,6 +157,10 @@ TextConfig detect_text(const Probe& p) {
 
 }  // namespace
 
+VaeConfig detect_vae_from_weights(const io::SafeTensors& st, const std::string& prefix) {
+  return detect_vae(Probe(st, prefix));
+}
+
 ModelConfig detect_from_weights(const io::SafeTensors& st) {
   const std::string file = st.path().filename().string();
   if (!has_prefix(st, kUNetPrefix))

@@ -206,6 +206,12 @@ std::vector<TensorSpec> sd1_required_tensors(const ModelConfig& cfg) {
   return out;
 }
 
+std::vector<TensorSpec> vae_required_tensors(const VaeConfig& c, const std::string& prefix) {
+  std::vector<TensorSpec> out;
+  walk_vae(c, ParamWalk([&out](const std::string& n, const std::vector<int64_t>& s) { out.push_back({n, s}); }, prefix));
+  return out;
+}
+
 // ---- checking -----------------------------------------------------------------------------------
 
 LayoutReport check_tensors(const io::SafeTensors& st, const std::vector<TensorSpec>& required) {

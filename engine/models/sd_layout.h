@@ -56,6 +56,9 @@ struct TensorSpec {
 // Every tensor the SD1.x architecture needs for `cfg`, with full checkpoint names.
 std::vector<TensorSpec> sd1_required_tensors(const ModelConfig& cfg);
 
+// Every tensor of an AutoencoderKL for `c`, named under `prefix` ("" for a standalone VAE file).
+std::vector<TensorSpec> vae_required_tensors(const VaeConfig& c, const std::string& prefix = kVaePrefix);
+
 struct LayoutReport {
   std::vector<std::string> missing;      // "model.diffusion_model.out.2.weight"
   std::vector<std::string> wrong_shape;  // "wrong shape for <name>: expected [..] got [..]"

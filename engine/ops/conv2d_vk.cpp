@@ -5,6 +5,7 @@
 
 #include "engine/ops/conv2d.h"
 #include "engine/ops/gemm.h"
+#include "engine/ops/kernel_family.h"
 #include "engine/ops/op_common.h"
 
 namespace vkf::ops {
@@ -23,7 +24,7 @@ bool conv3x3_direct(vk::Recorder& rec, const Tensor& y, const Tensor& x, const T
                     const Conv2dParams& p, uint64_t R) {
   const auto& info = rec.context().info();
   const uint32_t L = info.subgroup_size;  // a workgroup is one subgroup (weights travel by broadcast)
-  if (!info.is_cpu() || L < 4 || L > 16 || w.dim(2) != 3 || w.dim(3) != 3 || p.stride != 1 || p.pad_left != 1 ||
+  if (kernel_family(info) != KernelFamily::Cpu || L < 4 || L > 16 || w.dim(2) != 3 || w.dim(3) != 3 || p.stride != 1 || p.pad_left != 1 ||
       p.pad_right != 1 || p.pad_top != 1 || p.pad_bottom != 1)
     return false;
   if (const char* env = std::getenv("VKFLOW_CONV_DIRECT"); env && std::string(env) == "0") return false;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/ops/kernel_family.h"
 #include "engine/ops/op_common.h"
 
 namespace vkf::ops::gemm {
@@ -22,8 +23,9 @@ Tile tile_for_device(const vk::DeviceInfo& info) {
   // 1024^3 f32 on lavapipe (`vkflow bench ops`, GFLOP/s): TMxTN 24x8 45.7, 16x8 43, 16x12 42.7, 32x8 34,
   // 16x16 34, 24x12 35.5, 40x8 28.5, 32x4 32; the 12x8-per-lane kernel (matmul.comp) 28.
   const uint32_t L = info.subgroup_size;
-  if (info.is_cpu() && L >= 4 && L <= 16) return {L, 3 * L, 2, L, true, true};
-  if (info.is_cpu()) return kCpuNN;
+  const bool cpu = kernel_family(info) == KernelFamily::Cpu;
+  if (cpu && L >= 4 && L <= 16) return {L, 3 * L, 2, L, true, true};
+  if (cpu) return kCpuNN;
   // GPUs: 256 invocations, 4x8 micro-tile, 64x128 block.
   return {256, 4, 2, 16, false};
 }
@@ -33,7 +35,7 @@ Tile tile_for(const vk::DeviceInfo& info) {
   if (const char* env = std::getenv("VKFLOW_GEMM_TILE")) {
     Tile t = tile_for_device(info);
     if (std::sscanf(env, "%u,%u,%u,%u", &t.wg, &t.tm, &t.tn4, &t.wn) == 4 && t.wn && t.wg % t.wn == 0 && t.tm && t.tn4) {
-      t.sg = info.is_cpu() && t.wg == t.wn && t.wg == info.subgroup_size && t.tm % t.wg == 0;
+      t.sg = kernel_family(info) == KernelFamily::Cpu && t.wg == t.wn && t.wg == info.subgroup_size && t.tm % t.wg == 0;
       return t;
     }
     throw std::invalid_argument(std::string("VKFLOW_GEMM_TILE='") + env + "': expected wg,tm,tn4,wn with wg % wn == 0");

@@ -11,6 +11,7 @@
 #include "engine/vk/recorder.h"
 #include "tests/models/model_cli.h"
 #include "tests/support/gpu.h"
+#include "tests/support/kernel_family.h"
 
 using namespace vkf;
 namespace mc = vkf::test::models_cli;
@@ -76,6 +77,9 @@ TEST_CASE("models: vkflow eval with the fp16 checkpoint in f16 is within 1e-2", 
 TEST_CASE("models: UNet intermediates match unet_debug", "[models][golden]") {
   auto& ctx = test::gpu();
   const uint64_t ff_chunk = GENERATE(uint64_t(0), uint64_t(40000));
+  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's (GEMM tiles, conv)
+  test::KernelFamilyScope kernels(family);
+  INFO(kernels.name());
   models::set_feed_forward_chunk_bytes(ff_chunk);
   struct Restore {
     ~Restore() { models::set_feed_forward_chunk_bytes(0); }
@@ -103,9 +107,9 @@ TEST_CASE("models: UNet intermediates match unet_debug", "[models][golden]") {
     vk::Recorder rec(ctx);
     eps = ck->unet->forward(rec, x, ts, context, &debug);
     rec.submit();
-    static uint32_t unchunked = 0;  // dispatches of the first (unchunked) run
-    if (ff_chunk == 0) unchunked = rec.dispatch_count();
-    else if (unchunked) CHECK(rec.dispatch_count() > unchunked);  // the chunked path really ran
+    static uint32_t unchunked[2] = {0, 0};  // dispatches of the unchunked runs, per kernel family
+    if (ff_chunk == 0) unchunked[family] = rec.dispatch_count();
+    else if (unchunked[family]) CHECK(rec.dispatch_count() > unchunked[family]);  // the chunked path really ran
   }
   std::set<std::string> seen;
   double worst = 0;

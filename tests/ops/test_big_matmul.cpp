@@ -8,6 +8,7 @@
 #include "engine/ops/attention.h"
 #include "engine/ops/matmul.h"
 #include "tests/ops/capped_run.h"
+#include "tests/support/kernel_family.h"
 
 using namespace vkf;
 
@@ -62,6 +63,9 @@ float mm_tolerance(DType dt, int64_t K, bool k_chunked) {
 
 TEST_CASE("matmul splits a weight larger than one binding over N (trans_b) or K", "[ops][chunking][matmul]") {
   auto& ctx = test::gpu();
+  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's
+  test::KernelFamilyScope kernels(family);
+  INFO(kernels.name());
   struct Case {
     int64_t batch, M, N, K;
     bool trans_b, b_shared, bias;

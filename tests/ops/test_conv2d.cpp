@@ -5,6 +5,7 @@
 #include "engine/ops/conv2d.h"
 #include "engine/vk/recorder.h"
 #include "tests/support/gpu.h"
+#include "tests/support/kernel_family.h"
 
 using namespace vkf;
 
@@ -47,6 +48,9 @@ float run_case(vk::Context& ctx, const Case& c, DType dt, uint32_t seed, const o
 TEST_CASE("conv2d matches the CPU reference: kernels 1/3/5, stride 1/2, symmetric and asymmetric padding",
           "[ops][conv2d]") {
   auto& ctx = test::gpu();
+  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's
+  test::KernelFamilyScope kernels(family);
+  INFO(kernels.name());
   using P = ops::Conv2dParams;
   const Case cases[] = {
       {2, 5, 7, 13, 11, 1, P::symmetric(0), true},   // 1x1 direct path
@@ -75,6 +79,9 @@ TEST_CASE("conv2d matches the CPU reference: kernels 1/3/5, stride 1/2, symmetri
 
 TEST_CASE("conv2d chunking over channels, columns and output channels accumulates correctly", "[ops][conv2d]") {
   auto& ctx = test::gpu();
+  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's
+  test::KernelFamilyScope kernels(family);
+  INFO(kernels.name());
   // 4 KiB bindings and 8 KiB im2col buffers force every chunk loop to run several times on a small problem.
   ops::Conv2dChunking small{4096, 8192};
   const Case cases[] = {

@@ -5,6 +5,7 @@
 #include "engine/ops/matmul.h"
 #include "engine/vk/recorder.h"
 #include "tests/support/gpu.h"
+#include "tests/support/kernel_family.h"
 
 using namespace vkf;
 
@@ -30,6 +31,9 @@ struct Case {
 
 TEST_CASE("matmul matches the CPU reference on odd and aligned shapes, f32 and f16", "[ops][matmul]") {
   auto& ctx = test::gpu();
+  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's
+  test::KernelFamilyScope kernels(family);
+  INFO(kernels.name());
   const Case cases[] = {
       {1, 67, 33, 129, false, true, true},  {1, 67, 33, 129, true, true, false}, {3, 5, 9, 16, false, false, true},
       {2, 64, 64, 64, true, false, false},  {2, 64, 64, 64, false, true, false}, {1, 1, 1, 1, false, true, true},
@@ -66,6 +70,9 @@ TEST_CASE("matmul matches the CPU reference on odd and aligned shapes, f32 and f
 
 TEST_CASE("linear over a 3-D input and matmul on unaligned tensor views", "[ops][matmul]") {
   auto& ctx = test::gpu();
+  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's
+  test::KernelFamilyScope kernels(family);
+  INFO(kernels.name());
   // linear: x [2, 5, 24] @ w[10, 24]^T + b
   auto x = test::random_floats(2 * 5 * 24, 1), w = test::random_floats(10 * 24, 2), bias = test::random_floats(10, 3);
   Tensor tx = from_host(ctx, {2, 5, 24}, x), tw = from_host(ctx, {10, 24}, w), tbias = from_host(ctx, {10}, bias);

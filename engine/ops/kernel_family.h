@@ -1,0 +1,20 @@
+// Which family of kernels ops record. CPU Vulkan (lavapipe) runs each subgroup as one SIMD loop where a
+// load whose address differs per lane is a per-lane loop, so its kernels maximise FMAs per loaded element
+// (subgroup-broadcast GEMM, direct 3x3 convolution); GPUs get register-blocked tiles and im2col + GEMM.
+// VKFLOW_KERNELS=cpu|gpu overrides the choice (benchmarking the other family on one device); tests use
+// set_kernel_family_override so the GPU kernels are checked on lavapipe too.
+#pragma once
+#include <optional>
+
+#include "engine/vk/context.h"
+
+namespace vkf::ops {
+
+enum class KernelFamily { Cpu, Gpu };
+
+KernelFamily kernel_family(const vk::DeviceInfo& info);
+
+// Testing seam: forces a family (nullopt: back to the device's own). Process-wide, not thread-safe.
+void set_kernel_family_override(std::optional<KernelFamily> family);
+
+}  // namespace vkf::ops

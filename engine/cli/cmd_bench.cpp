@@ -86,7 +86,8 @@ void usage(std::ostream& o) {
        "  --repeat 0        report only the first evaluation (pipeline creation included), no profiled run\n"
        "  --no-ceiling      skip the FMA-ceiling run\n"
        "  --tile PX         vae-decode in tiles of PX pixels, one submit each, as VAEDecodeTiled (default: whole)\n"
-       "  --overlap PX      tile overlap in pixels (default 64)\n";
+       "  --overlap PX      tile overlap in pixels (default 64)\n"
+       "environment: VKFLOW_KERNELS=cpu|gpu benchmarks the other kernel family on this device\n";
 }
 
 int run_bench(std::vector<std::string> argv) {

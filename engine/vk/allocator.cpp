@@ -40,7 +40,7 @@ Allocator::Allocator(Context& ctx) : ctx_(ctx), alive_(std::make_shared<bool>(tr
       chosen = int(i);
   if (chosen < 0) throw std::runtime_error("no device-local memory type for storage buffers");
   memory_type_ = uint32_t(chosen);
-  host_visible_ = (mp.memoryTypes[chosen].propertyFlags & (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) ==
+  host_visible_ = ctx.options().map_device_memory && (mp.memoryTypes[chosen].propertyFlags & (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) ==
                   (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
   max_alloc_ = ctx.info().max_allocation_size ? ctx.info().max_allocation_size : (1ull << 30);
   // 64 MiB blocks: small enough that the memory held tracks the working set of one evaluation (SD1.5 at

@@ -158,7 +158,7 @@ std::vector<DeviceInfo> list_devices() {
   return out;
 }
 
-Context::Context(ContextOptions opts) {
+Context::Context(ContextOptions opts) : opts_(opts) {
   bool validate = opts.validate || env_flag("VKFLOW_VALIDATE");
   bool dbg = false;
   instance_ = create_instance(validate, dbg);

@@ -46,6 +46,9 @@ struct ContextOptions {
   int device = -1;        // -1: VKFLOW_DEVICE or best by type
   bool validate = false;  // also enabled by VKFLOW_VALIDATE=1
   bool persist_pipeline_cache = true;
+  // false: never map device memory, so every upload/download takes the staging-buffer path a discrete GPU
+  // takes (tests exercise it on lavapipe, whose memory is all host-visible).
+  bool map_device_memory = true;
 };
 
 class Context {
@@ -60,6 +63,7 @@ class Context {
   VkQueue queue() const { return queue_; }
   uint32_t queue_family() const { return queue_family_; }
   const DeviceInfo& info() const { return info_; }
+  const ContextOptions& options() const { return opts_; }
   Allocator& allocator() { return *alloc_; }
   PipelineCache& pipelines() { return *pipes_; }
 
@@ -93,6 +97,7 @@ class Context {
   uint32_t queue_family_ = 0;
   Handle<VkCommandPool> cmd_pool_;
   DeviceInfo info_;
+  ContextOptions opts_;
   std::unique_ptr<Allocator> alloc_;
   std::unique_ptr<PipelineCache> pipes_;
   std::mutex queue_mutex_;

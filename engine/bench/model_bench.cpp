@@ -230,7 +230,10 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
   print_row(out, "cpu:         median %.1f ms process CPU time per evaluation (load average %.2f %.2f %.2f)\n",
             median(cpu), load[0], load[1], load[2]);
   print_row(out, "throughput:  %.2f GFLOP/s (wall)", gflop / (w * 1e-3));
-  if (gpu_ms > 0) print_row(out, ", %.2f GFLOP/s (GPU time %.1f ms, profiled run wall %.1f ms)", gflop / (gpu_ms * 1e-3), gpu_ms, prof_wall);
+  // GPU time / wall time of the profiled run: how busy one submit keeps the device.
+  if (gpu_ms > 0)
+    print_row(out, ", %.2f GFLOP/s (GPU time %.1f ms of %.1f ms wall in the profiled run: device busy %.1f%%)",
+              gflop / (gpu_ms * 1e-3), gpu_ms, prof_wall, 100.0 * gpu_ms / std::max(prof_wall, 1e-9));
   out << "\n";
   if (opt.ceiling) {
     Options co;

@@ -47,8 +47,8 @@ NodeRegistrar load_image(
         .display("Load Image")
         .category("image")
         .description("Loads a PNG/JPEG from the input folder (or an absolute path). MASK is 1 - alpha.")
-        .input_string("image", "example.png")
-        .tooltip("file name in the input folder, or an absolute path")
+        .input_files("image", FileSource::input_images())
+        .tooltip("image file in the input folder (sub-folders as 'sub/x.png'), or an absolute path")
         .output("IMAGE")
         .output("MASK")
         .is_changed([](const NodeContext& ctx, const Inputs& in) {

@@ -1,5 +1,6 @@
 // Loader nodes: CheckpointLoaderSimple (ckpt -> MODEL, CLIP, VAE), VAELoader (VAE file -> VAE). Files are
-// looked up ComfyUI-style in <models-dir>/checkpoints, <models-dir>/vae (engine/models/model_paths.h).
+// looked up ComfyUI-style in <models-dir>/checkpoints, <models-dir>/vae (engine/models/model_paths.h); the
+// names are COMBO file lists, so validation refuses a file that is not there before anything runs.
 #include <filesystem>
 
 #include "engine/graph/registry.h"
@@ -37,7 +38,7 @@ NodeRegistrar checkpoint_loader(
         .display("Load Checkpoint")
         .category("loaders")
         .description("Loads a .safetensors SD1.x-family checkpoint: UNet (MODEL), text encoder (CLIP), VAE.")
-        .input_string("ckpt_name", "")
+        .input_files("ckpt_name", FileSource::models("checkpoints"))
         .tooltip("file in <models-dir>/checkpoints, or an absolute path; a <name>.json config next to it is used")
         .output("MODEL")
         .output("CLIP")
@@ -63,7 +64,7 @@ NodeRegistrar vae_loader(
         .category("loaders")
         .description("Loads the VAE of a standalone VAE .safetensors file (e.g. vae-ft-mse-840000-ema-pruned) or of a "
                      "full SD1.x checkpoint, to use instead of a checkpoint's own.")
-        .input_string("vae_name", "")
+        .input_files("vae_name", FileSource::models("vae"))
         .tooltip("file in <models-dir>/vae, or an absolute path; a <name>.json next to it may give scale_factor "
                  "(default 0.18215, SD1.x)")
         .output("VAE")

@@ -87,7 +87,7 @@ int run_command(std::vector<std::string> args) {
 
   auto g = load_graph_with_sets("run", ga);
   if (!g) return kExitUsage;
-  auto v = graph::validate(*g);
+  auto v = graph::validate(*g, env.paths);
   if (!v.ok()) {
     std::cerr << "vkflow run: " << file << ": invalid graph (" << v.errors.size() << " problem"
               << (v.errors.size() == 1 ? "" : "s") << "):\n";

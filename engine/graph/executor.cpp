@@ -94,7 +94,7 @@ Inputs Executor::resolve_inputs(const Node& n, const NodeDef& def, const std::ma
 
 RunResult Executor::run(const Graph& g, const RunEnv& env) {
   RunResult res;
-  res.validation = validate(g, reg_);
+  res.validation = validate(g, reg_, env.paths);
   if (!res.validation.ok()) {
     res.status = RunStatus::Invalid;
     return res;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -134,7 +135,7 @@ std::optional<Value> coerce_literal(const InputSpec& spec, const nlohmann::json&
   return fail("input type " + t + " takes a link, not a literal");
 }
 
-std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& v) {
+std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& v, const Paths& paths) {
   if (spec.type == kInt || spec.type == kFloat) {
     if (spec.type == kFloat && std::isnan(v.as_float()))
       return LiteralProblem{"invalid_input_type", "Value nan is not a number", spec.name};
@@ -146,14 +147,22 @@ std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& 
                             "Value " + num_text(v) + " bigger than max of " + spec.max.dump(), spec.name};
   }
   if (spec.type == kCombo) {
-    auto opts = spec.combo_options();
+    const std::string& name = v.as_string();
+    if (spec.files && std::filesystem::path(name).is_absolute()) {
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(name, ec)) return std::nullopt;
+      return LiteralProblem{"value_not_in_list", "Value not in list",
+                            spec.name + ": '" + name + "' does not exist (an absolute path must name an existing file)"};
+    }
+    auto opts = spec.combo_options(paths);
     for (auto& o : opts)
-      if (o == v.as_string()) return std::nullopt;
+      if (o == name) return std::nullopt;
     std::ostringstream list;
     for (size_t i = 0; i < opts.size() && i < 20; ++i) list << (i ? ", " : "") << "'" << opts[i] << "'";
     if (opts.size() > 20) list << ", ... (" << opts.size() << " in all)";
-    return LiteralProblem{"value_not_in_list", "Value not in list",
-                          spec.name + ": '" + v.as_string() + "' not in [" + list.str() + "]"};
+    std::string details = spec.name + ": '" + name + "' not in [" + list.str() + "]";
+    if (spec.files) details += " (" + spec.files->describe(paths) + ")";
+    return LiteralProblem{"value_not_in_list", "Value not in list", details};
   }
   return std::nullopt;
 }

@@ -24,8 +24,9 @@ struct LiteralProblem {
   std::string details;
 };
 
-// Range and list checks of an already coerced literal; options_fn exceptions propagate.
-std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& v);
+// Range and list checks of an already coerced literal; options_fn exceptions propagate. File-list inputs
+// are checked against the files under `paths`; an absolute path passes when it names an existing file.
+std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& v, const Paths& paths);
 
 // Link type compatibility as ComfyUI's validate_node_input: equal, either side "*", or comma-separated
 // type sets that intersect ("IMAGE,MASK" accepts "MASK"). A COMBO input also accepts STRING.

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/graph/events.h"
+#include "engine/graph/paths.h"
 #include "engine/graph/services.h"
 #include "engine/graph/value.h"
 
@@ -53,13 +54,6 @@ class Inputs {
 
   std::string node_, class_;
   std::map<std::string, Value> values_;
-};
-
-struct Paths {
-  std::filesystem::path models_dir = "models";
-  std::filesystem::path output_dir = "output";
-  std::filesystem::path input_dir = "input";
-  std::filesystem::path temp_dir = std::filesystem::temp_directory_path() / "vkflow";
 };
 
 // What one run offers all its nodes; owned by whoever calls Executor::run.

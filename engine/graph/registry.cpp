@@ -36,9 +36,9 @@ std::vector<std::string> Registry::names() const {
   return n;
 }
 
-nlohmann::json Registry::object_info() const {
+nlohmann::json Registry::object_info(const Paths& paths) const {
   nlohmann::json j = nlohmann::json::object();
-  for (auto& [k, d] : defs_) j[k] = d->object_info();
+  for (auto& [k, d] : defs_) j[k] = d->object_info(paths);
   return j;
 }
 
@@ -51,6 +51,6 @@ NodeRegistrar::NodeRegistrar(NodeDef def) {
   }
 }
 
-nlohmann::json object_info() { return Registry::instance().object_info(); }
+nlohmann::json object_info(const Paths& paths) { return Registry::instance().object_info(paths); }
 
 }  // namespace vkf::graph

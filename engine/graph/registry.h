@@ -21,7 +21,8 @@ class Registry {
   std::vector<std::string> names() const;                    // sorted
   size_t size() const { return defs_.size(); }
 
-  nlohmann::json object_info() const;  // ComfyUI's /object_info: {"<class>": {...}, ...}
+  // ComfyUI's /object_info: {"<class>": {...}, ...}; file-list inputs list the files under `paths`.
+  nlohmann::json object_info(const Paths& paths = {}) const;
 
  private:
   std::map<std::string, std::unique_ptr<const NodeDef>> defs_;  // stable addresses for find()
@@ -33,7 +34,7 @@ struct NodeRegistrar {
   explicit NodeRegistrar(NodeDef def);
 };
 
-// Registry::instance().object_info()
-nlohmann::json object_info();
+// Registry::instance().object_info(paths)
+nlohmann::json object_info(const Paths& paths = {});
 
 }  // namespace vkf::graph

@@ -8,9 +8,12 @@ bool InputSpec::is_widget() const {
   return type == kInt || type == kFloat || type == kString || type == kBoolean || type == kCombo;
 }
 
-std::vector<std::string> InputSpec::combo_options() const { return options_fn ? options_fn() : options; }
+std::vector<std::string> InputSpec::combo_options(const Paths& paths) const {
+  if (files) return files->list(paths);
+  return options_fn ? options_fn() : options;
+}
 
-nlohmann::json InputSpec::object_info() const {
+nlohmann::json InputSpec::object_info(const Paths& paths) const {
   nlohmann::json opts = nlohmann::json::object();
   if (!default_value.is_null()) opts["default"] = default_value;
   if (!min.is_null()) opts["min"] = min;
@@ -21,7 +24,7 @@ nlohmann::json InputSpec::object_info() const {
   nlohmann::json head = type;
   if (type == kCombo) {
     try {
-      head = combo_options();
+      head = combo_options(paths);
     } catch (const std::exception&) {
       head = nlohmann::json::array();  // e.g. a models folder that is missing: validation reports it
     }
@@ -95,6 +98,11 @@ NodeDef& NodeDef::input_combo(std::string name, std::function<std::vector<std::s
   return *this;
 }
 
+NodeDef& NodeDef::input_files(std::string name, FileSource source) {
+  add(std::move(name), kCombo).files = std::move(source);
+  return *this;
+}
+
 NodeDef& NodeDef::input(std::string name, std::string link_type) {
   add(std::move(name), std::move(link_type));
   return *this;
@@ -121,11 +129,11 @@ const InputSpec* NodeDef::find_input(const std::string& name) const {
   return nullptr;
 }
 
-nlohmann::json NodeDef::object_info() const {
+nlohmann::json NodeDef::object_info(const Paths& paths) const {
   nlohmann::json req = nlohmann::json::object(), opt = nlohmann::json::object();
   nlohmann::json req_order = nlohmann::json::array(), opt_order = nlohmann::json::array();
   for (auto& s : inputs_) {
-    (s.optional ? opt : req)[s.name] = s.object_info();
+    (s.optional ? opt : req)[s.name] = s.object_info(paths);
     (s.optional ? opt_order : req_order).push_back(s.name);
   }
   nlohmann::json input = {{"required", req}};

@@ -7,11 +7,14 @@
 //       .execute([](vkf::graph::NodeContext& ctx, const vkf::graph::Inputs& in) -> vkf::graph::Outputs { ... }));
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/graph/file_inputs.h"
+#include "engine/graph/paths.h"
 #include "engine/graph/value.h"
 
 namespace vkf::graph {
@@ -37,10 +40,13 @@ struct InputSpec {
   std::string tooltip;
   std::vector<std::string> options;                        // COMBO, fixed
   std::function<std::vector<std::string>()> options_fn;    // COMBO, evaluated at schema/validation time
+  std::optional<FileSource> files;                         // COMBO of the files in a folder of `Paths`
 
   bool is_widget() const;                    // a literal type (may still be fed by a link of the same type)
-  std::vector<std::string> combo_options() const;  // options_fn() if set, else options
-  nlohmann::json object_info() const;        // ComfyUI form: ["INT", {...}] or [[options], {...}]
+  // files->list(paths) for a file list, else options_fn() if set, else options.
+  std::vector<std::string> combo_options(const Paths& paths) const;
+  // ComfyUI form: ["INT", {...}] or [[options], {...}]; file lists show the files under `paths`.
+  nlohmann::json object_info(const Paths& paths = {}) const;
 };
 
 struct OutputSpec {
@@ -72,6 +78,8 @@ class NodeDef {
   NodeDef& input_bool(std::string name, bool def);
   NodeDef& input_combo(std::string name, std::vector<std::string> options, std::string def = "");
   NodeDef& input_combo(std::string name, std::function<std::vector<std::string>()> options_fn);
+  // A COMBO of the files in a folder of the run, e.g. .input_files("ckpt_name", FileSource::models("checkpoints")).
+  NodeDef& input_files(std::string name, FileSource source);
   NodeDef& input(std::string name, std::string link_type);  // MODEL, CLIP, LATENT, ..., or kAny
   NodeDef& tooltip(std::string text);  // on the last input
   NodeDef& optional();                 // the last input may be left out
@@ -96,7 +104,7 @@ class NodeDef {
   const ValidateFn& validate_fn() const { return validate_; }
   const ExecuteFn& execute_fn() const { return execute_; }
 
-  nlohmann::json object_info() const;  // one entry of ComfyUI's /object_info
+  nlohmann::json object_info(const Paths& paths = {}) const;  // one entry of ComfyUI's /object_info
 
  private:
   InputSpec& add(std::string name, std::string type);

@@ -54,6 +54,7 @@ std::string shown(const nlohmann::json& v) { return v.dump(-1, ' ', false, nlohm
 struct Checker {
   const Graph& g;
   const Registry& reg;
+  const Paths& paths;
   ValidationResult& r;
 
   void add(const Node& n, std::string input, std::string type, std::string message, std::string details = "") {
@@ -114,7 +115,7 @@ struct Checker {
         continue;
       }
       try {
-        if (auto p = check_literal(s, *v)) add(n, s.name, p->type, p->message, p->details);
+        if (auto p = check_literal(s, *v, paths)) add(n, s.name, p->type, p->message, p->details);
         else literals.set(s.name, *v);
       } catch (const std::exception& e) {
         add(n, s.name, "exception_during_validation", "Exception when validating inner node", s.name + ", " + e.what());
@@ -134,9 +135,9 @@ struct Checker {
 
 }  // namespace
 
-ValidationResult validate(const Graph& g, const Registry& reg) {
+ValidationResult validate(const Graph& g, const Registry& reg, const Paths& paths) {
   ValidationResult r;
-  Checker c{g, reg, r};
+  Checker c{g, reg, paths, r};
   for (auto& n : g.nodes()) {
     if (n.class_type.empty())
       c.add(n, "", "invalid_prompt", "Cannot execute because a node is missing the class_type property.",

@@ -6,6 +6,8 @@
 //   dependency_cycle, prompt_no_outputs.
 // As ComfyUI, inputs are checked on the output nodes and their ancestors only (a stray node that would not
 // run is not an error); when the graph has no output node, every node is checked.
+// File-list inputs (checkpoint / VAE / input image names) are checked against the files under the Paths
+// given, so a missing file is value_not_in_list before anything runs.
 #pragma once
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/graph/graph.h"
+#include "engine/graph/paths.h"
 #include "engine/graph/registry.h"
 
 namespace vkf::graph {
@@ -35,6 +38,8 @@ struct ValidationResult {
   nlohmann::json to_json() const;
 };
 
-ValidationResult validate(const Graph& g, const Registry& reg = Registry::instance());
+// File-list inputs (checkpoints, input images) are checked against the files under `paths`.
+ValidationResult validate(const Graph& g, const Registry& reg = Registry::instance(), const Paths& paths = {});
+inline ValidationResult validate(const Graph& g, const Paths& paths) { return validate(g, Registry::instance(), paths); }
 
 }  // namespace vkf::graph

@@ -209,7 +209,8 @@ TEST_CASE("e2e: ComfyUI's shared workflows run with only checkpoint names and si
   SECTION("default_graph_sdxl_refiner.json: base + refiner, both the tiny checkpoint") {
     TempDir out("refiner");
     const std::vector<std::string> sets = {"4.ckpt_name=tiny.safetensors", "16.ckpt_name=tiny.safetensors"};
-    std::vector<std::string> val = {"validate", (wf / "default_graph_sdxl_refiner.json").string()};
+    std::vector<std::string> val = {"validate", (wf / "default_graph_sdxl_refiner.json").string(), "--models-dir",
+                                    m.path().string()};  // checkpoint names are checked against the folder
     for (auto& s : sets) val.insert(val.end(), {"--set", s});
     auto v = vkflow(val);
     INFO(v.out << v.err);

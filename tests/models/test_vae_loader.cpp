@@ -203,12 +203,28 @@ TEST_CASE("vae loader: bad files and names are refused with clear messages", "[m
       CHECK(contains(r.error_message, n));
     }
   };
-  SECTION("a missing file names the folder looked in") {
-    fails("nothere.safetensors", {"VAE 'nothere.safetensors' not found", "looked in " + (m.path() / "vae").string(),
-                                  "tiny_vae.safetensors", "--models-dir"});
+  // Names that are not in <models>/vae are refused by validation, before anything runs.
+  auto refused = [&](const std::string& vae_name, const std::vector<std::string>& needles) {
+    auto r = run_graph(two_vae_graph(vae_name), m.path(), t.path());
+    INFO(r.validation.to_string());
+    REQUIRE(r.status == graph::RunStatus::Invalid);
+    CHECK(r.executed.empty());
+    REQUIRE(r.validation.errors.size() == 1);
+    const auto& e = r.validation.errors[0];
+    CHECK(e.type == "value_not_in_list");
+    CHECK(e.node_id == "2");
+    CHECK(e.class_type == "VAELoader");
+    CHECK(e.input_name == "vae_name");
+    for (const auto& n : needles) {
+      INFO("expected: " << n);
+      CHECK(contains(e.details, n));
+    }
+  };
+  SECTION("a missing file lists the folder's files") {
+    refused("nothere.safetensors", {"'nothere.safetensors' not in", "'tiny_vae.safetensors'", (m.path() / "vae").string()});
   }
-  SECTION("'..' names are refused") {
-    fails("../checkpoints/sd15/tiny.safetensors", {"'..'", "../checkpoints/sd15/tiny.safetensors"});
+  SECTION("'..' names are not in the list") {
+    refused("../checkpoints/sd15/tiny.safetensors", {"'../checkpoints/sd15/tiny.safetensors' not in"});
   }
   SECTION("a safetensors file that is not a VAE names the file and a missing tensor") {
     io::SafeTensorsWriter w;
@@ -224,15 +240,15 @@ TEST_CASE("vae loader: bad files and names are refused with clear messages", "[m
     e2e::write_file(m.path() / "vae/notes.safetensors", "not a model\n");
     fails("notes.safetensors", {"notes.safetensors", "not a safetensors file"});
   }
-  SECTION("through `vkflow run`: exit 1 naming the node") {
+  SECTION("through `vkflow run`: a missing file is exit 2 (validation) naming the node") {
     e2e::TempDir out("vae_cli_bad");
     const path g = out / "graph.json";
     e2e::write_file(g, two_vae_graph("nothere.safetensors"));
     auto c = e2e::vkflow({"run", g.string(), "--quiet", "--models-dir", m.path().string(), "--output-dir",
                           (out / "o").string(), "--input-dir", (e2e::kGraphs / "input").string()});
     INFO(c.err);
-    CHECK(c.code == 1);
-    CHECK(contains(c.err, "node 2 (VAELoader)"));
+    CHECK(c.code == 2);
+    CHECK(contains(c.err, "node 2 (VAELoader) input 'vae_name': value_not_in_list"));
     CHECK(contains(c.err, "nothere.safetensors"));
   }
 }

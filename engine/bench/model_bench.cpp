@@ -247,7 +247,9 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
   }
   print_row(out, "commands:    %u dispatches, %u barriers, %u submit(s) per evaluation; largest binding %.1f MiB (device limit %.1f MiB)\n",
             dispatches, barriers, submits, mib(widest), mib(info.max_storage_buffer_range));
-  print_row(out, "memory:      peak live %.1f MiB = weights+inputs %.1f MiB + activations %.1f MiB; blocks held %.1f MiB\n",
+  // "Peak live" is what tensors occupy at the worst moment (like torch.cuda.max_memory_allocated); "held" is the
+  // device memory in blocks, pooled buffers included (like max_memory_reserved).
+  print_row(out, "memory:      peak live %.1f MiB = weights+inputs %.1f MiB + activations %.1f MiB; device memory held %.1f MiB\n",
             mib(mem.peak_live_bytes), mib(base_live), mib(mem.peak_live_bytes - std::min(mem.peak_live_bytes, base_live)),
             mib(mem.block_bytes));
   if (timings.empty()) {

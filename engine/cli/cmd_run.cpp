@@ -27,6 +27,7 @@ const char* kUsage =
     "  --output-dir DIR      where output nodes write images (default: output)\n"
     "  --models-dir DIR      where loaders look for models (default: models)\n"
     "  --input-dir DIR       where LoadImage looks (default: input)\n"
+    "  --temp-dir DIR        where PreviewImage writes (default: $TMPDIR/vkflow or /tmp/vkflow)\n"
     "  --device N            GPU index (default: VKFLOW_DEVICE or the best device)\n"
     "  --weights f32|f16     weight/activation precision for loaded models (default: f16 on GPUs with\n"
     "                        16-bit storage, f32 on CPU devices such as lavapipe)\n"
@@ -63,6 +64,7 @@ int run_command(std::vector<std::string> args) {
     if (auto v = option_value(as, i, "--output-dir")) env.paths.output_dir = *v;
     else if (auto v = option_value(as, i, "--models-dir")) env.paths.models_dir = *v;
     else if (auto v = option_value(as, i, "--input-dir")) env.paths.input_dir = *v;
+    else if (auto v = option_value(as, i, "--temp-dir")) env.paths.temp_dir = *v;
     else if (auto v = option_value(as, i, "--device")) {
       try {
         size_t used = 0;

@@ -143,13 +143,13 @@ TEST_CASE("e2e: img2img and custom_sampling graphs run and write PNGs", "[e2e]")
 }
 
 TEST_CASE("e2e: image_ops runs without any model; sizes; ImageInvert twice is the identity", "[e2e]") {
-  TempDir empty_models("nomodels"), out("image_ops");
+  TempDir empty_models("nomodels"), out("image_ops"), temp("image_ops_temp");
   const auto input = vkf::io::load_image(kGraphs / "input" / "example.png");
   REQUIRE(input.width == 64);
   SECTION("image_ops.json: bicubic 96x80, inverted to SaveImage, the scaled image to PreviewImage") {
     auto r = vkflow({"run", (kGraphs / "image_ops.json").string(), "--quiet", "--models-dir",
                      empty_models.path().string(), "--output-dir", out.path().string(), "--input-dir",
-                     (kGraphs / "input").string()});
+                     (kGraphs / "input").string(), "--temp-dir", temp.path().string()});
     REQUIRE_RAN(r);
     auto paths = printed_paths(r.out);
     REQUIRE(paths.size() == 2);
@@ -157,9 +157,8 @@ TEST_CASE("e2e: image_ops runs without any model; sizes; ImageInvert twice is th
     REQUIRE(std::count(paths.begin(), paths.end(), saved) == 1);
     const fs::path preview = paths[0] == saved ? paths[1] : paths[0];
     CHECK(preview.filename().string().rfind("ComfyUI_temp_", 0) == 0);
+    CHECK(preview.parent_path() == temp.path());  // --temp-dir
     auto s = vkf::io::load_image(saved), p = vkf::io::load_image(preview);
-    std::error_code ec;
-    fs::remove(preview, ec);  // the temp folder is shared: leave only what was there
     CHECK(s.width == 96);
     CHECK(s.height == 80);
     CHECK(p.width == 96);

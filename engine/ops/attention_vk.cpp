@@ -1,10 +1,11 @@
-// Records the flash-attention kernel (shaders/attention.comp): argument checks, tile choice, batch chunking.
+// Records the flash-attention kernels (shaders/attention.comp, CPU: attention_rows.comp): argument checks, tile choice, batch chunking.
 #include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "engine/ops/attention.h"
 #include "engine/ops/chunk.h"
+#include "engine/ops/kernel_family.h"
 #include "engine/ops/op_common.h"
 
 namespace vkf::ops {
@@ -34,16 +35,34 @@ int64_t fit_count(uint64_t room, uint64_t base, int64_t st, int64_t max_n) {
 // (each non-uniform load is a per-lane loop), so a group takes as many query rows RQ as the unrolled
 // head-dim code can hold: RQ * ceil(D/4) <= 80 vec4 registers of q (and as many of accumulator).
 struct Tiles {
-  uint32_t local, rows;
+  const char* shader;  // attention (keys over lanes) or attention_rows (query rows over lanes)
+  uint32_t local, rows;  // rows: query rows per workgroup
+  uint32_t spec4, spec5;  // attention: rows per group, keys per lane; attention_rows: rows per lane, keys per step
   bool big_d;  // D > 160: loops over D stay loops (`bigd` shader variants)
 };
-Tiles choose_tiles(const vk::Context& ctx, int64_t dim) {
+// CPU kernels (lavapipe, 2 cores, bench ops + an ad-hoc 8 heads x 1024 queries run; GFLOP/s old -> rows
+// kernel at RL rows per lane; "compile" = first pipeline build, LLVM):
+//   D=40  4096 keys 34.5 -> 41.4 (RL 16), 57.4 (RL 32, but ~40 s compile); 77 keys 9.9 -> 29.2 (RL 16)
+//         (RL 1/2/4/8: 5.9/11.3/18.5/29.2 for 4096 keys: a subgroupBroadcast costs about as much as RL FMAs)
+//   D=80  4096 keys 20.9 -> 28.4 (RL 8, 36 s compile), 41.5 (RL 16, 81 s); 77 keys 9.7 -> 22.0 (RL 8)
+//   D=160 4096 keys  8.5 -> 16.4 (RL 4, 71 s compile), 27.0 (RL 8, 180 s); 77 keys 6.0 -> 13.4 (RL 4)
+// The rows kernel wins wherever RL >= 4, but its fully unrolled code compiles slowly as RL * D grows, so it
+// is used for D <= 40 only (SD's largest attention level; ~12 s per pipeline at RL 16), RL no larger than
+// the query count needs. D=80/160 would gain ~1.4-2x at 36-71 s of first compile each (not cached in-process
+// across runs unless the Mesa shader cache is on).
+Tiles choose_tiles(const vk::Context& ctx, int64_t dim, int64_t lq) {
+  const bool big = dim > 160;
+  uint32_t lw = std::clamp<uint32_t>(ctx.info().subgroup_size, 1, 8);
+  if (kernel_family(ctx.info()) == KernelFamily::Cpu && dim <= 40) {
+    uint32_t rl = 1;  // power of two: few pipeline variants
+    while (rl < 16 && int64_t(lw) * rl < lq) rl *= 2;
+    return {"attention_rows", lw, lw * rl, rl, 1, false};
+  }
   // Keys are spread over the lanes of ONE subgroup (the lanes' partial softmaxes are merged with
   // subgroup reductions): 8 lanes = lavapipe's SIMD width, and fits every GPU's subgroup.
-  uint32_t local = std::clamp<uint32_t>(ctx.info().subgroup_size, 1, 8);
-  if (dim > 160) return {local, 8, true};
-  uint32_t d4 = uint32_t(dim + 3) / 4;
-  return {local, std::clamp<uint32_t>(80 / d4, 1, 8), false};
+  if (big) return {"attention", lw, 8, 8, 1, true};
+  uint32_t d4 = uint32_t(dim + 3) / 4, rows = std::clamp<uint32_t>(80 / d4, 1, 8);
+  return {"attention", lw, rows, rows, 1, false};
 }
 
 void check_same(const AttentionView& a, const AttentionView& b, const char* an, const char* bn, bool len) {
@@ -73,7 +92,7 @@ void attention(vk::Recorder& rec, const Tensor& dst, const Tensor& q, const Tens
   if (qv.batch == 0) return;
 
   auto& ctx = rec.context();
-  Tiles t = choose_tiles(ctx, qv.dim);
+  Tiles t = choose_tiles(ctx, qv.dim, qv.len);
   float scale = p.scale != 0.0f ? p.scale : 1.0f / std::sqrt(float(qv.dim));
   const int64_t B = qv.batch, H = qv.heads, Lq = qv.len, Lkv = kv.len, D = qv.dim;
   Push push{0, 0, uint32_t(Lkv), 0, 0,
@@ -93,8 +112,8 @@ void attention(vk::Recorder& rec, const Tensor& dst, const Tensor& q, const Tens
     BoundRange rv = bind_elems(ctx, v, origin(vv.strides, b0, h0, 0), span(vv.strides, nb, nh, Lkv, D), false);
     BoundRange ro = bind_elems(ctx, dst, origin(ov.strides, b0, h0, r0), span(ov.strides, nb, nh, nr, D), true);
     const bool vec4 = strides4 && rk.first % 4 == 0 && rv.first % 4 == 0;
-    vk::PipelineDesc d{variant("attention", q.dtype()) + (t.big_d ? "_bigd" : ""), 4, sizeof(Push),
-                       {{0, t.local}, {3, uint32_t(D)}, {4, t.rows}, {5, 1u}, {6, p.causal ? 1u : 0u},
+    vk::PipelineDesc d{variant(t.shader, q.dtype()) + (t.big_d ? "_bigd" : ""), 4, sizeof(Push),
+                       {{0, t.local}, {3, uint32_t(D)}, {4, t.spec4}, {5, t.spec5}, {6, p.causal ? 1u : 0u},
                         {7, vec4 ? 4u : 1u}}};
     push.heads = uint32_t(nh), push.lq = uint32_t(nr), push.qblocks = uint32_t((nr + t.rows - 1) / t.rows);
     const uint64_t groups = uint64_t(nb) * uint64_t(nh) * push.qblocks;

@@ -5,6 +5,7 @@
 #include "engine/ops/attention.h"
 #include "engine/vk/recorder.h"
 #include "tests/support/gpu.h"
+#include "tests/support/kernel_family.h"
 
 using namespace vkf;
 
@@ -26,7 +27,7 @@ std::vector<float> rounded_f16(std::vector<float> x) {
   return x;
 }
 
-void run_case(const Case& c, DType dt, uint32_t seed) {
+void run_case(const Case& c, DType dt, uint32_t seed, const char* family) {
   auto& ctx = test::gpu();
   Shape qs = layout(c, c.lq, c.separate), ks = layout(c, c.lkv, c.separate), os = layout(c, c.lq, false);
   // q in [-2, 2], k in [-1, 1]: a score's variance is D * (4/3) * (1/3) * scale^2 = 4/9 at the default
@@ -50,19 +51,25 @@ void run_case(const Case& c, DType dt, uint32_t seed) {
   float scale = c.scale != 0 ? c.scale : 1.0f / std::sqrt(float(c.dim));
   auto ref = ops::attention_ref(sh, q, k, v, scale, c.causal);
   float err = test::rel_err(got, ref);
-  // f32: fp32 dot products over D <= 200 and weighted sums over <= 130 keys with an exp2-based softmax;
+  // f32: fp32 dot products over D <= 512 and weighted sums over <= 130 keys with an exp2-based softmax;
   // rounding grows ~sqrt(n) * 2^-24 per sum, well inside 2e-5 of the largest output (~1e-6 seen).
   // f16: inputs were rounded identically on both sides, so the error is the f16 rounding of the output
   // (2^-11 relative) -> 1e-2 leaves margin for values near the largest.
   float tol = dt == DType::F32 ? 2e-5f : 1e-2f;
   INFO("B=" << c.batch << " H=" << c.heads << " Lq=" << c.lq << " Lkv=" << c.lkv << " D=" << c.dim
-            << " causal=" << c.causal << " separate=" << c.separate << " dtype=" << dtype_name(dt) << " rel_err=" << err);
+            << " causal=" << c.causal << " separate=" << c.separate << " dtype=" << dtype_name(dt) << " " << family
+            << " rel_err=" << err);
   CHECK(err <= tol);
 }
 
+// Under both kernel families (on lavapipe: the CPU query-rows kernel for D <= 40, and the keys-over-lanes one).
 void run_all(const Case& c, uint32_t seed) {
-  run_case(c, DType::F32, seed);
-  if (test::gpu().info().fp16_storage) run_case(c, DType::F16, seed + 10);
+  for (int family : {0, 1}) {
+    test::KernelFamilyScope kernels(family);
+    const std::string name = kernels.name();
+    run_case(c, DType::F32, seed, name.c_str());
+    if (test::gpu().info().fp16_storage) run_case(c, DType::F16, seed + 10, name.c_str());
+  }
 }
 
 }  // namespace
@@ -86,6 +93,14 @@ TEST_CASE("attention: small and mid head dims (D=8, 16, 80, 10)", "[ops][attenti
 TEST_CASE("attention: single head with explicit scale (D=64, D=200)", "[ops][attention]") {
   run_all({1, 1, 50, 50, 64, false, 0.125f}, 400);
   run_all({2, 1, 17, 29, 200, false, 1.0f / std::sqrt(200.0f)}, 410);
+}
+
+TEST_CASE("attention: D=1, D=40 with many rows, D=160, D=512, causal with Lq != Lkv", "[ops][attention]") {
+  run_all({1, 3, 13, 21, 1, false, 0.0f}, 600);     // D=1: scalar loads, one-element rows
+  run_all({1, 2, 130, 130, 40, true, 0.0f}, 610);   // CPU rows kernel at 16 rows per lane, causal
+  run_all({2, 2, 45, 29, 40, true, 0.0f, true}, 620);  // causal Lq > Lkv, separate heads
+  run_all({1, 1, 19, 47, 160, false, 0.0f}, 630);
+  run_all({1, 1, 9, 11, 512, true, 0.0f}, 640);
 }
 
 TEST_CASE("attention: separate-heads [B, H, L, D] inputs", "[ops][attention]") {
@@ -140,3 +155,4 @@ TEST_CASE("attention_view: layouts and errors", "[ops][attention][cpu]") {
   CHECK_THROWS_WITH(ops::attention_view({2, 4, 7, 8}, 3, "k"), Catch::Contains("heads=3"));
   CHECK_THROWS(ops::attention_view({7, 24}, 1, "v"));
 }
+

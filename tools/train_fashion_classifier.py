@@ -15,7 +15,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # shared machine: no spinning OpenMP threads
 
 import argparse  # noqa: E402
-import gzip  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -27,23 +26,11 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fashion import st_io  # noqa: E402
+from fashion.fmnist_data import load_fmnist  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WEIGHTS = os.path.join(HERE, "fashion_classifier.safetensors")
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
 FEATURE_DIM = 128
-
-
-def load_fmnist(split, data_dir=DATA_DIR):
-    """-> (uint8 [N,28,28], int64 [N]) for split 'train' or 'test'."""
-    pre = "train" if split == "train" else "t10k"
-    with gzip.open(os.path.join(data_dir, f"{pre}-images-idx3-ubyte.gz"), "rb") as f:
-        raw = f.read()
-    n = int.from_bytes(raw[4:8], "big")
-    imgs = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, 28, 28)
-    with gzip.open(os.path.join(data_dir, f"{pre}-labels-idx1-ubyte.gz"), "rb") as f:
-        labels = np.frombuffer(f.read(), dtype=np.uint8, offset=8)
-    return imgs, labels.astype(np.int64)
 
 
 def resample_roundtrip(x):

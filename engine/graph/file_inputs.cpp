@@ -17,24 +17,6 @@ std::string lower_ext(const fs::path& p) {
   return ext;
 }
 
-// Image files below `dir`, relative with '/', sorted (as models::list_model_files does for models).
-std::vector<std::string> list_images(const fs::path& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return out;
-  constexpr int kMaxDepth = 16;  // symlinked folders are followed; the cap stops loops
-  fs::recursive_directory_iterator it(
-      dir, fs::directory_options::follow_directory_symlink | fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it.depth() >= kMaxDepth) it.disable_recursion_pending();
-    std::error_code fe;
-    if (!it->is_regular_file(fe) || !is_image_file_name(it->path())) continue;
-    out.push_back(it->path().lexically_relative(dir).generic_string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 }  // namespace
 
 bool is_image_file_name(const fs::path& p) {
@@ -52,7 +34,8 @@ fs::path FileSource::dir(const Paths& paths) const {
 }
 
 std::vector<std::string> FileSource::list(const Paths& paths) const {
-  return root_ == Root::Models ? models::list_model_files(paths.models_dir, folder_) : list_images(paths.input_dir);
+  if (root_ == Root::Models) return models::list_model_files(paths.models_dir, folder_);
+  return models::list_files_below(paths.input_dir, is_image_file_name);
 }
 
 std::string FileSource::describe(const Paths& paths) const {

@@ -1,6 +1,7 @@
 #include "engine/models/model_paths.h"
 
 #include <algorithm>
+#include <functional>
 #include <cctype>
 
 namespace vkf::models {
@@ -58,9 +59,8 @@ fs::path resolve_model_file(const fs::path& models_dir, std::string_view folder,
                        "; pass --models-dir or an absolute path)");
 }
 
-std::vector<std::string> list_model_files(const fs::path& models_dir, std::string_view folder) {
+std::vector<std::string> list_files_below(const fs::path& dir, const std::function<bool(const fs::path&)>& keep) {
   std::vector<std::string> out;
-  const fs::path dir = models_dir / folder;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return out;
   // Symlinked folders are followed (model collections are often linked in); the depth cap stops loops.
@@ -70,11 +70,15 @@ std::vector<std::string> list_model_files(const fs::path& models_dir, std::strin
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it.depth() >= kMaxDepth) it.disable_recursion_pending();
     std::error_code fe;
-    if (!it->is_regular_file(fe) || !is_safetensors(it->path())) continue;
+    if (!it->is_regular_file(fe) || !keep(it->path())) continue;
     out.push_back(it->path().lexically_relative(dir).generic_string());
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<std::string> list_model_files(const fs::path& models_dir, std::string_view folder) {
+  return list_files_below(models_dir / folder, is_safetensors);
 }
 
 }  // namespace vkf::models

@@ -2,6 +2,7 @@
 // "loras"), sub-folders allowed ("sd15/model.safetensors"), or take an absolute path as is.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -20,6 +21,11 @@ struct ModelPathError : std::runtime_error {
 // cannot reach outside the models folder.
 std::filesystem::path resolve_model_file(const std::filesystem::path& models_dir, std::string_view folder,
                                          const std::string& name);
+
+// Regular files below `dir` (recursive, symlinked folders followed up to a depth cap) that `keep` accepts,
+// relative to `dir` with '/' separators, sorted; empty when `dir` is not a folder.
+std::vector<std::string> list_files_below(const std::filesystem::path& dir,
+                                          const std::function<bool(const std::filesystem::path&)>& keep);
 
 // Every .safetensors file below <models_dir>/<folder> (recursively), as names relative to that folder
 // with '/' separators, sorted; empty when the folder does not exist.

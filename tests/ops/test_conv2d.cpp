@@ -4,21 +4,14 @@
 
 #include "engine/ops/conv2d.h"
 #include "engine/vk/recorder.h"
+#include "tests/ops/eltwise_util.h"
+#include "tests/ops/gemm_tolerance.h"
 #include "tests/support/gpu.h"
 #include "tests/support/kernel_family.h"
 
 using namespace vkf;
 
 namespace {
-
-std::vector<float> to_half_precision(std::vector<float> v) {
-  for (auto& x : v) x = half_bits_to_float(float_to_half_bits(x));
-  return v;
-}
-
-// Same reasoning as the matmul test: an fp32 dot product of K = Cin*kh*kw terms in a different order than the
-// double reference -> u*sqrt(K) relative error with >10x margin; f16 keeps only the output rounding (2^-11).
-float tolerance(DType dt, int64_t K) { return dt == DType::F32 ? 1e-6f * std::sqrt(float(K) + 1.0f) + 1e-6f : 2e-3f; }
 
 struct Case {
   int64_t B, Cin, Cout, H, W, k;
@@ -39,7 +32,7 @@ float run_case(vk::Context& ctx, const Case& c, DType dt, uint32_t seed, const o
   else
     ops::conv2d(rec, y, tx, tw, c.bias ? &tb : nullptr, c.p);
   rec.submit();
-  if (dt == DType::F16) x = to_half_precision(x), w = to_half_precision(w), bias = to_half_precision(bias);
+  if (dt == DType::F16) x = test::f16_round(x), w = test::f16_round(w), bias = test::f16_round(bias);
   return test::rel_err(to_host(ctx, y), ops::conv2d_ref(x, xs, w, ws, bias, c.p));
 }
 
@@ -71,7 +64,7 @@ TEST_CASE("conv2d matches the CPU reference: kernels 1/3/5, stride 1/2, symmetri
       INFO("dtype " << dtype_name(dt) << " B " << c.B << " Cin " << c.Cin << " Cout " << c.Cout << " " << c.H << "x"
                     << c.W << " k " << c.k << " stride " << c.p.stride << " pad " << c.p.pad_left << ","
                     << c.p.pad_right << "," << c.p.pad_top << "," << c.p.pad_bottom << " err " << err);
-      CHECK(err <= tolerance(dt, c.Cin * c.k * c.k));
+      CHECK(err <= test::gemm_tolerance(dt, c.Cin * c.k * c.k));
     }
   }
   CHECK(ctx.validation_message_count() == 0);
@@ -93,7 +86,7 @@ TEST_CASE("conv2d chunking over channels, columns and output channels accumulate
   for (const Case& c : cases) {
     float err = run_case(ctx, c, DType::F32, seed += 3, &small);
     INFO("k " << c.k << " stride " << c.p.stride << " err " << err);
-    CHECK(err <= tolerance(DType::F32, c.Cin * c.k * c.k));
+    CHECK(err <= test::gemm_tolerance(DType::F32, c.Cin * c.k * c.k));
   }
   // 16 KiB bindings with 1 KiB planes: the direct 3x3 kernel splits 24 input channels (16 + 8, accumulated
   // in y) and 40 output channels (16 + 16 + 8).
@@ -101,7 +94,7 @@ TEST_CASE("conv2d chunking over channels, columns and output channels accumulate
   ops::Conv2dChunking mid{16384, 65536};
   float err = run_case(ctx, direct, DType::F32, 900, &mid);
   INFO("direct 3x3 chunked err " << err);
-  CHECK(err <= tolerance(DType::F32, 24 * 9));
+  CHECK(err <= test::gemm_tolerance(DType::F32, 24 * 9));
   CHECK_THROWS_AS(ops::conv2d_out_shape({1, 3, 4, 4}, {2, 4, 3, 3}, {}), std::invalid_argument);
   CHECK(ctx.validation_message_count() == 0);
 }

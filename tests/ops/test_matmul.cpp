@@ -4,23 +4,14 @@
 
 #include "engine/ops/matmul.h"
 #include "engine/vk/recorder.h"
+#include "tests/ops/eltwise_util.h"
+#include "tests/ops/gemm_tolerance.h"
 #include "tests/support/gpu.h"
 #include "tests/support/kernel_family.h"
 
 using namespace vkf;
 
 namespace {
-
-std::vector<float> to_half_precision(std::vector<float> v) {
-  for (auto& x : v) x = half_bits_to_float(float_to_half_bits(x));
-  return v;
-}
-
-// f32: the GPU sums K products in fp32 in a different order than the double reference; rounding error of
-// such a sum grows like u*sqrt(K)*|terms| (u = 6e-8) for random-sign data, so 1e-6*sqrt(K) relative to the
-// largest output leaves a >10x margin. f16: the reference uses the same f16-rounded inputs and the kernel
-// accumulates in fp32, so only the f16 rounding of the output remains (2^-11 relative) -> 2e-3.
-float tolerance(DType dt, int64_t K) { return dt == DType::F32 ? 1e-6f * std::sqrt(float(K) + 1.0f) + 1e-6f : 2e-3f; }
 
 struct Case {
   int64_t batch, M, N, K;
@@ -57,12 +48,12 @@ TEST_CASE("matmul matches the CPU reference on odd and aligned shapes, f32 and f
       Tensor out = ops::matmul(rec, ta, tb, c.bias ? &tbias : nullptr, c.trans_b);
       rec.submit();
       REQUIRE(out.shape() == Shape{c.batch, c.M, c.N});
-      if (dt == DType::F16) a = to_half_precision(a), b = to_half_precision(b), bias = to_half_precision(bias);
+      if (dt == DType::F16) a = test::f16_round(a), b = test::f16_round(b), bias = test::f16_round(bias);
       auto ref = ops::matmul_ref(a, b, bias, c.batch, c.M, c.N, c.K, c.trans_b, c.b_shared);
       float err = test::rel_err(to_host(ctx, out), ref);
       INFO("dtype " << dtype_name(dt) << " batch " << c.batch << " M " << c.M << " N " << c.N << " K " << c.K
                     << " trans_b " << c.trans_b << " shared " << c.b_shared << " bias " << c.bias << " err " << err);
-      CHECK(err <= tolerance(dt, c.K));
+      CHECK(err <= test::gemm_tolerance(dt, c.K));
     }
   }
   CHECK(ctx.validation_message_count() == 0);
@@ -85,10 +76,10 @@ TEST_CASE("linear over a 3-D input and matmul on unaligned tensor views", "[ops]
   rec.submit();
   REQUIRE(y.shape() == Shape{2, 5, 10});
   auto yref = ops::matmul_ref(x, w, bias, 1, 10, 10, 24, true, true);
-  CHECK(test::rel_err(to_host(ctx, y), yref) <= tolerance(DType::F32, 24));
+  CHECK(test::rel_err(to_host(ctx, y), yref) <= test::gemm_tolerance(DType::F32, 24));
   std::vector<float> sub(big.begin() + 3 * 13 * 5, big.end());
   auto zref = ops::matmul_ref(sub, bmat, {}, 2, 13, 6, 5, false, true);
-  CHECK(test::rel_err(to_host(ctx, z), zref) <= tolerance(DType::F32, 5));
+  CHECK(test::rel_err(to_host(ctx, z), zref) <= test::gemm_tolerance(DType::F32, 5));
   CHECK(ctx.validation_message_count() == 0);
 }
 

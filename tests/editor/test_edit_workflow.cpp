@@ -139,3 +139,40 @@ TEST_CASE("editor: bypassed nodes pass their input through, muted nodes drop out
   CHECK_FALSE(g.find("9")->inputs().contains("images"));
   CHECK_FALSE(g.find("3")->inputs().contains("negative"));
 }
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/io/png_text.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/temp_dir.h"
+
+TEST_CASE("editor: vkflow run takes a UI-format workflow and SaveImage embeds prompt and workflow",
+          "[editor][e2e]") {
+  namespace fs = std::filesystem;
+  fs::path dir = vkf::test::process_temp_dir("editor_wf");
+  Graph api = Graph::load(fs::path(VKFLOW_SOURCE_DIR) / "graphs/txt2img.json");
+  json wf = workflow_from_graph(api);
+  fs::path wf_file = dir / "txt2img_ui.json", out = dir / "out";
+  std::ofstream(wf_file) << wf.dump();
+  fs::remove_all(out);
+  auto r = vkf::test::run_shell(std::string("'") + VKFLOW_BINARY + "' run '" + wf_file.string() + "' --quiet --output-dir '" +
+                                out.string() + "' --models-dir '" + VKFLOW_SOURCE_DIR + "/models'");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  std::vector<fs::path> pngs;
+  for (auto& e : fs::directory_iterator(out)) pngs.push_back(e.path());
+  REQUIRE(pngs.size() == 1);
+  auto chunks = vkf::io::read_png_text(pngs[0]);
+  REQUIRE(chunks.count("prompt"));
+  REQUIRE(chunks.count("workflow"));
+  CHECK(json::parse(chunks["workflow"]) == wf);
+  CHECK(json::parse(chunks["prompt"])["3"]["inputs"] == api.find("3")->inputs());
+  // The PNG opens again: the API prompt for running, the workflow for the editor; both run the same inputs.
+  Graph from_png = load_graph_file(pngs[0], PngPrefer::Prompt);
+  Graph from_png_wf = load_graph_file(pngs[0], PngPrefer::Workflow);
+  for (auto& n : api.nodes()) {
+    CHECK(from_png.find(n.id)->inputs() == n.inputs());
+    CHECK(from_png_wf.find(n.id)->inputs() == n.inputs());
+  }
+}

@@ -166,9 +166,13 @@ bool is_workflow(const nlohmann::json& doc) {
 
 Graph graph_from_workflow(const nlohmann::json& wf, const Registry& reg) {
   if (!is_workflow(wf)) throw ParseError("not a ComfyUI workflow: expected an object with \"nodes\" and \"links\" lists");
-  Converter c(wf, reg);
-  nlohmann::json doc = {{"prompt", c.prompt()}, {"extra_data", {{"extra_pnginfo", {{"workflow", wf}}}}}};
-  return Graph::from_json(std::move(doc));
+  try {
+    Converter c(wf, reg);
+    nlohmann::json doc = {{"prompt", c.prompt()}, {"extra_data", {{"extra_pnginfo", {{"workflow", wf}}}}}};
+    return Graph::from_json(std::move(doc));
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong JSON type
+    throw ParseError(std::string("malformed workflow: ") + e.what());
+  }
 }
 
 nlohmann::json workflow_groups(const Graph& g) {

@@ -176,3 +176,26 @@ TEST_CASE("editor: vkflow run takes a UI-format workflow and SaveImage embeds pr
     CHECK(from_png_wf.find(n.id)->inputs() == n.inputs());
   }
 }
+
+TEST_CASE("editor: malformed UI workflows are ParseErrors naming the problem, and vkflow run exits 2",
+          "[editor][cpu]") {
+  for (const char* bad : {R"({"nodes": [{"type": "KSampler"}], "links": []})",
+                          R"({"nodes": [{"id": 1, "type": "KSampler", "mode": "x"}], "links": []})",
+                          R"({"nodes": [{"id": 1}], "links": []})",
+                          R"({"nodes": [], "links": [[1, 2]]})",
+                          R"({"nodes": [{"id": 1, "type": "VAEDecode", "inputs": [7]}], "links": []})"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(graph_from_workflow(json::parse(bad)), ParseError);
+  }
+  namespace fs = std::filesystem;
+  fs::path f = vkf::test::process_temp_dir("editor_wf") / "bad_ui.json";
+  std::ofstream(f) << R"({"nodes": [{"id": 1, "type": "KSampler", "mode": "x"}], "links": []})";
+  auto r = vkf::test::run_shell(std::string("'") + VKFLOW_BINARY + "' run '" + f.string() + "'");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("malformed workflow") != std::string::npos);
+  fs::path png = vkf::test::process_temp_dir("editor_wf") / "not_a_graph.png";
+  std::ofstream(png, std::ios::binary) << std::string("\x89PNG\r\n\x1a\n", 8);
+  auto r2 = vkf::test::run_shell(std::string("'") + VKFLOW_BINARY + "' run '" + png.string() + "'");
+  CHECK(r2.code == 2);
+  CHECK(r2.err.find("no \"prompt\" or \"workflow\"") != std::string::npos);
+}

@@ -199,3 +199,29 @@ TEST_CASE("editor: malformed UI workflows are ParseErrors naming the problem, an
   CHECK(r2.code == 2);
   CHECK(r2.err.find("no \"prompt\" or \"workflow\"") != std::string::npos);
 }
+
+TEST_CASE("editor: move/rename undo, saved state tracks undo, a new edit drops the redo branch", "[editor][cpu]") {
+  GraphEditor ed;
+  std::string n = ed.add_node("EmptyLatentImage", 10, 20);
+  ed.mark_saved();
+  CHECK_FALSE(ed.dirty());
+  ed.move_nodes({n}, 5, -5);
+  CHECK(GraphEditor::pos(*ed.graph().find(n)) == std::pair<float, float>{15.f, 15.f});
+  CHECK(ed.dirty());
+  REQUIRE(ed.undo());
+  CHECK_FALSE(ed.dirty());  // back at the saved state
+  CHECK(GraphEditor::pos(*ed.graph().find(n)) == std::pair<float, float>{10.f, 20.f});
+  REQUIRE(ed.undo());       // before the save: the add
+  CHECK(ed.graph().nodes().empty());
+  CHECK(ed.dirty());
+  REQUIRE(ed.redo());
+  ed.set_title(n, "Canvas");  // drops the redo of the move
+  CHECK_FALSE(ed.can_redo());
+  CHECK(ed.graph().find(n)->title() == "Canvas");
+  CHECK(ed.undo_label() == "Rename");
+  ed.set_input(n, "width", 64);
+  ed.set_input(n, "width", 64);  // no change: no step
+  REQUIRE(ed.undo());
+  CHECK(ed.undo_label() == "Rename");
+  CHECK_THROWS_AS(ed.add_node("NoSuchNode", 0, 0), GraphError);
+}

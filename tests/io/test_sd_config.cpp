@@ -134,7 +134,7 @@ TEST_CASE("sd_config: config A detected from the golden checkpoint matches confi
 
     // The walk accounts for every parameter (config.json param_counts) and every key of the file
     // except the optional schedule buffers and position_ids.
-    const auto req = models::sd1_required_tensors(m);
+    const auto req = models::required_tensors(m);
     CHECK(numel_sum(req, models::kUNetPrefix) == j["param_counts"]["unet"]);
     CHECK(numel_sum(req, models::kVaePrefix) == j["param_counts"]["vae"]);
     CHECK(numel_sum(req, models::kTextPrefix) == j["param_counts"]["text_encoder"]);
@@ -158,7 +158,7 @@ TEST_CASE("sd_config: config A without a config JSON uses SD1.x defaults for hea
 
 TEST_CASE("sd_config: the architecture walk reproduces the real SD1.5 and SD2.1 layouts", "[cpu][io][sd_config]") {
   // SD1.5 (v1-inference.yaml): every required tensor of the manifest, by name and shape, no more.
-  const auto req = models::sd1_required_tensors(sd15());
+  const auto req = models::required_tensors(sd15());
   CHECK(walk_map(req, models::kUNetPrefix) == manifest_group("manifest_sd15.json", "unet"));
   CHECK(walk_map(req, models::kVaePrefix) == manifest_group("manifest_sd15.json", "vae"));
   CHECK(walk_map(req, models::kTextPrefix) == manifest_group("manifest_sd15.json", "text"));
@@ -206,7 +206,7 @@ TEST_CASE("sd_config: SD1.5 detected from a sparse header-only checkpoint", "[cp
   CHECK(m.vae.ch_mult == std::vector<int>{1, 2, 4, 4});
   CHECK(m.vae.num_res_blocks == 2);
   CHECK(m.vae.downsample_factor() == 8);
-  const auto report = models::check_tensors(st, models::sd1_required_tensors(m));
+  const auto report = models::check_tensors(st, models::required_tensors(m));
   CHECK(report.missing.empty());
   CHECK(report.wrong_shape.empty());
 }

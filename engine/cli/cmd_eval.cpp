@@ -149,9 +149,12 @@ int run_model_eval(const std::string& what, const Args& a) {
     put(w, ctx, oc ? "pooled" : (what == "text" ? "pooled" : "pooler_output"), out.pooled);
     if (out.penultimate_hidden_state.defined()) {
       if (what == "text") {
-        put(w, ctx, "penultimate_hidden_state", out.penultimate_hidden_state);
-        put(w, ctx, "penultimate_hidden_state_ln", out.penultimate_hidden_state_ln);
-        if (oc) put(w, ctx, "cond", out.penultimate_hidden_state_ln);  // FrozenOpenCLIPEmbedder(penultimate)
+        if (oc) {
+          put(w, ctx, "cond", out.penultimate_hidden_state_ln);  // FrozenOpenCLIPEmbedder(penultimate)
+        } else {
+          put(w, ctx, "penultimate_hidden_state", out.penultimate_hidden_state);
+          put(w, ctx, "penultimate_hidden_state_ln", out.penultimate_hidden_state_ln);
+        }
       } else {
         put(w, ctx, "penultimate", out.penultimate_hidden_state);
       }

@@ -211,10 +211,43 @@ TEST_CASE("sd_config: SD1.5 detected from a sparse header-only checkpoint", "[cp
   CHECK(report.wrong_shape.empty());
 }
 
-TEST_CASE("sd_config: SD2.1 layout is refused with a clear message", "[cpu][io][sd_config]") {
-  test::TempDir dir;
-  const auto p = dir / "v2-1.safetensors";
-  io::write_sparse_safetensors(p, test::manifest_tensors(test::golden("manifest_sd21.json")));
-  const auto st = io::SafeTensors::open(p);
-  require_config_error([&] { models::detect_config(st, std::nullopt); }, {"v2-1.safetensors", "SD2.x"});
+// Real SD2.1 / SDXL base / SDXL refiner key layouts (every tensor of the manifests, header-only files) are
+// detected as their family and pass the missing / wrong-shape check exactly.
+TEST_CASE("sd_config: SD2.1 and SDXL manifests are detected and fully accepted", "[cpu][io][sd_config][sd2][sdxl]") {
+  struct M {
+    const char* manifest;
+    const char* family;
+    int context, adm, width;
+  };
+  for (const M& c : {M{"manifest_sd21.json", "sd2", 1024, 0, 1024}, M{"manifest_sdxl_base.json", "sdxl", 2048, 2816, 768},
+                     M{"manifest_sdxl_refiner.json", "sdxl_refiner", 1280, 2560, 0}}) {
+    INFO(c.manifest);
+    test::TempDir dir;
+    const auto p = dir / "layout.safetensors";
+    io::write_sparse_safetensors(p, test::manifest_tensors(test::golden(c.manifest)));
+    const auto st = io::SafeTensors::open(p);
+    const ModelConfig m = models::detect_config(st, std::nullopt);
+    CHECK(m.family == c.family);
+    CHECK(m.unet.context_dim == c.context);
+    CHECK(m.unet.adm_in_channels == c.adm);
+    CHECK(m.unet.num_head_channels == 64);
+    CHECK((m.text.layers > 0) == (c.width > 0));
+    if (c.width) CHECK(m.text.width == c.width);
+    CHECK(models::check_tensors(st, models::required_tensors(m)).ok());
+    if (m.is_sdxl()) {
+      REQUIRE(m.text_g);
+      CHECK(m.text_g->width == 1280);
+      CHECK(m.text_g->heads == 20);
+      CHECK(m.text_g->projection_dim == 1280);
+      CHECK(m.scale_factor == Approx(0.13025f));
+    } else {
+      CHECK(m.text.open_clip);
+      CHECK(m.text.heads == 16);
+      CHECK(m.text.pad_id == 0);
+    }
+    if (std::string(c.family) == "sdxl") {
+      CHECK(m.unet.transformer_depth == std::vector<int>{0, 2, 10});
+      CHECK(m.unet.transformer_depth_middle == 10);
+    }
+  }
 }

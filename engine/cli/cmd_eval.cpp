@@ -143,10 +143,12 @@ int run_model_eval(const std::string& what, const Args& a) {
     const auto ids = ids_of(in, info);
     auto out = enc->forward(rec, ids, info.shape.at(0));
     rec.submit();
-    for (size_t i = 0; i < out.hidden.size(); ++i) put(w, ctx, "hidden_states." + std::to_string(i), out.hidden[i]);
     const bool oc = enc->config().open_clip;
+    const bool sd1 = what == "text" && !oc;  // SD1 keeps the sd1_tiny_a golden's key set
+    if (!sd1)
+      for (size_t i = 0; i < out.hidden.size(); ++i) put(w, ctx, "hidden_states." + std::to_string(i), out.hidden[i]);
     put(w, ctx, oc ? "last_hidden_state_ln" : "last_hidden_state", out.last_hidden_state);
-    put(w, ctx, oc ? "pooled" : (what == "text" ? "pooled" : "pooler_output"), out.pooled);
+    if (!sd1) put(w, ctx, oc ? "pooled" : "pooler_output", out.pooled);
     if (out.penultimate_hidden_state.defined()) {
       if (what == "text") {
         if (oc) {

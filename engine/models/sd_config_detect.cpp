@@ -143,36 +143,41 @@ VaeConfig detect_vae(const Probe& p) {
   return v;
 }
 
-TextConfig detect_text(const Probe& p) {
+// The tensor names a text tower's sizes are read from (HF CLIPTextModel vs open_clip layout).
+struct TextKeys {
+  const char *token, *position, *layer_prefix, *layer_suffix, *fc1;
+};
+
+// Sizes every CLIP-style tower shares: vocabulary, width, context, layers, MLP width. CLIP ViT-L/14 and
+// the open_clip towers use 64-wide heads; anything else must come from a config.
+TextConfig detect_text_sizes(const Probe& p, const TextKeys& k) {
   TextConfig t;
-  const auto& tok = p.shape("embeddings.token_embedding.weight", 2, "text width and vocab size");
+  const auto& tok = p.shape(k.token, 2, "text width and vocab size");
   t.vocab_size = int(tok[0]);
   t.width = int(tok[1]);
-  t.max_positions = p.dim("embeddings.position_embedding.weight", 2, 0, "text context length");
-  t.layers = p.count("encoder.layers.", ".layer_norm1.weight");
-  if (t.layers == 0) p.fail("missing tensor 'encoder.layers.0.layer_norm1.weight' (needed to detect text layers)");
-  t.intermediate = p.dim("encoder.layers.0.mlp.fc1.weight", 2, 0, "text MLP width");
-  // CLIP ViT-L/14 uses 64-wide heads; anything else must come from a config.
+  t.max_positions = p.dim(k.position, 2, 0, "text context length");
+  t.layers = p.count(k.layer_prefix, k.layer_suffix);
+  if (t.layers == 0)
+    p.fail(std::string("missing tensor '") + k.layer_prefix + "0" + k.layer_suffix + "' (needed to detect text layers)");
+  t.intermediate = p.dim(k.fc1, 2, 0, "text MLP width");
   t.heads = t.width % 64 == 0 ? t.width / 64 : -1;
   return t;
 }
 
-// open_clip text tower (SD2's ViT-H, SDXL's ViT-bigG): exact GELU, pad id 0, 64-wide heads in real files.
+TextConfig detect_text(const Probe& p) {
+  return detect_text_sizes(p, {"embeddings.token_embedding.weight", "embeddings.position_embedding.weight",
+                               "encoder.layers.", ".layer_norm1.weight", "encoder.layers.0.mlp.fc1.weight"});
+}
+
+// open_clip text tower (SD2's ViT-H, SDXL's ViT-bigG): exact GELU, pad id 0, a text projection.
 TextConfig detect_open_clip_text(const Probe& p, const std::string& prefix) {
-  TextConfig t;
+  TextConfig t = detect_text_sizes(p, {"token_embedding.weight", "positional_embedding", "transformer.resblocks.",
+                                       ".ln_1.weight", "transformer.resblocks.0.mlp.c_fc.weight"});
   t.prefix = prefix;
   t.open_clip = true;
   t.hidden_act = "gelu";
   t.pad_id = 0;
-  const auto& tok = p.shape("token_embedding.weight", 2, "text width and vocab size");
-  t.vocab_size = int(tok[0]);
-  t.width = int(tok[1]);
-  t.max_positions = p.dim("positional_embedding", 2, 0, "text context length");
-  t.layers = p.count("transformer.resblocks.", ".ln_1.weight");
-  if (t.layers == 0) p.fail("missing tensor 'transformer.resblocks.0.ln_1.weight' (needed to detect text layers)");
-  t.intermediate = p.dim("transformer.resblocks.0.mlp.c_fc.weight", 2, 0, "text MLP width");
   t.projection_dim = p.dim("text_projection", 2, 1, "text projection width");
-  t.heads = t.width % 64 == 0 ? t.width / 64 : -1;
   return t;
 }
 

@@ -1,5 +1,8 @@
 // Conditioning nodes: CLIPTextEncode, CLIPSetLastLayer, ConditioningCombine, ConditioningZeroOut.
+#include "nodes/conditioning.h"
+
 #include "engine/graph/registry.h"
+#include "engine/models/prompt_encode.h"
 #include "engine/ops/lincomb.h"
 #include "engine/text/clip_tokenizer.h"
 #include "nodes/value_types.h"
@@ -9,34 +12,16 @@ namespace {
 
 using namespace graph;
 
-// Prompts longer than one 77-token window are encoded in chunks of 75 tokens and concatenated along the
-// token axis, as ComfyUI does. Past this many chunks the prompt is refused rather than attempted.
-constexpr size_t kMaxChunks = 16;
+}  // namespace
 
-Tensor encode_text(vk::Context& g, const Clip& clip, const std::string& text) {
-  const auto& cfg = clip.ckpt->config.text;
-  std::vector<int32_t> ids = clip.tokenizer->encode(text);  // [start] ... [end]
-  std::vector<int32_t> body(ids.begin() + 1, ids.end() - 1);
-  const size_t window = size_t(cfg.max_positions) - 2;
-  size_t chunks = std::max<size_t>(1, (body.size() + window - 1) / window);
-  if (chunks > kMaxChunks)
-    throw std::invalid_argument("prompt is too long: " + std::to_string(body.size()) + " tokens (at most " +
-                                std::to_string(kMaxChunks * window) + ")");
-  std::vector<int32_t> all;
-  for (size_t c = 0; c < chunks; ++c) {
-    std::vector<int32_t> w = {clip.tokenizer->start_id()};
-    for (size_t i = c * window; i < std::min(body.size(), (c + 1) * window); ++i) w.push_back(body[i]);
-    w.push_back(clip.tokenizer->end_id());
-    w.resize(size_t(cfg.max_positions), cfg.pad_id);
-    all.insert(all.end(), w.begin(), w.end());
-  }
-  vk::Recorder rec(g);
-  auto out = clip.ckpt->text->forward(rec, all, int64_t(chunks), clip.stop_at_layer);
-  rec.submit();
-  // [chunks, 77, D] is contiguous = [1, chunks*77, D]
-  Tensor t = out.skip_output;
-  return t.reshape({1, int64_t(chunks) * cfg.max_positions, t.dim(2)});
+CondEntry encode_clip_text(vk::Context& g, const Clip& clip, const std::string& text_l, const std::string& text_g,
+                           const models::SizeCond& size) {
+  auto r = models::encode_prompt(g, *clip.ckpt, clip.tokenizer->encode(text_l), clip.tokenizer->encode(text_g),
+                                 clip.stop_at_layer);
+  return CondEntry{r.context, r.pooled, size};
 }
+
+namespace {
 
 NodeRegistrar clip_text_encode(NodeDef("CLIPTextEncode")
                                    .display("CLIP Text Encode (Prompt)")
@@ -46,8 +31,10 @@ NodeRegistrar clip_text_encode(NodeDef("CLIPTextEncode")
                                    .output("CONDITIONING")
                                    .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
                                      const auto& clip = in.get<Clip>("clip");
-                                     Tensor c = encode_text(gpu(ctx), clip, in.get_string("text"));
-                                     return {make_value("CONDITIONING", Conditioning{{CondEntry{c, std::nullopt}}}, c.bytes())};
+                                     const std::string text = in.get_string("text");
+                                     CondEntry e = encode_clip_text(gpu(ctx), clip, text, text, {});
+                                     const size_t bytes = e.context.bytes() + e.pooled->bytes();
+                                     return {make_value("CONDITIONING", Conditioning{{e}}, bytes)};
                                    }));
 
 NodeRegistrar clip_set_last_layer(NodeDef("CLIPSetLastLayer")
@@ -57,13 +44,10 @@ NodeRegistrar clip_set_last_layer(NodeDef("CLIPSetLastLayer")
                                       .input_int("stop_at_clip_layer", -1, -24, -1, 1)
                                       .output("CLIP")
                                       .execute([](NodeContext&, const Inputs& in) -> Outputs {
+                                        // As ComfyUI: a layer deeper than a tower takes that tower's last
+                                        // layer (with the final LayerNorm); SDXL sets both towers.
                                         Clip c = in.get<Clip>("clip");
-                                        int layer = int(in.get_int("stop_at_clip_layer"));
-                                        if (-layer > c.ckpt->config.text.layers)
-                                          throw std::invalid_argument("stop_at_clip_layer " + std::to_string(layer) +
-                                                                      ": the text encoder has only " +
-                                                                      std::to_string(c.ckpt->config.text.layers) + " layers");
-                                        c.stop_at_layer = layer;
+                                        c.stop_at_layer = int(in.get_int("stop_at_clip_layer"));
                                         return {make_value("CLIP", c)};
                                       }));
 

@@ -43,9 +43,8 @@ NodeRegistrar ddim_inversion(
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
           const auto& m = in.get<Model>("model");
           std::shared_ptr<const models::UNet> unet(m.ckpt, m.ckpt->unet.get());
-          sampling::CondList pos;
-          for (auto& e : in.get<Conditioning>("positive").entries) pos.push_back(e.context);
-          sampling::CfgGuider guider(unet, m.sampling, pos, {}, 1.0, m.ckpt->dtype);
+          sampling::CfgGuider guider(unet, m.sampling, in.get<Conditioning>("positive").entries, {}, 1.0, m.ckpt->dtype,
+                                     m.ckpt->config.family);
           auto sigmas = sampling::calculate_sigmas(*m.sampling, in.get_string("scheduler"), int(in.get_int("steps")));
           vk::Recorder rec(gpu(ctx));
           sampling::SamplerEnv env{rec, *m.sampling, sampling::make_denoise_fn(guider, false), nullptr,

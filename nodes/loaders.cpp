@@ -37,7 +37,7 @@ NodeRegistrar checkpoint_loader(
     NodeDef("CheckpointLoaderSimple")
         .display("Load Checkpoint")
         .category("loaders")
-        .description("Loads a .safetensors SD1.x-family checkpoint: UNet (MODEL), text encoder (CLIP), VAE.")
+        .description("Loads a .safetensors SD1.x, SD2.x or SDXL (base or refiner) checkpoint: UNet (MODEL), text encoder(s) (CLIP: CLIP-L + OpenCLIP-G for SDXL, OpenCLIP-G for the refiner), VAE.")
         .input_files("ckpt_name", FileSource::models("checkpoints"))
         .tooltip("file in <models-dir>/checkpoints, or an absolute path; a <name>.json config next to it is used")
         .output("MODEL")
@@ -54,7 +54,7 @@ NodeRegistrar checkpoint_loader(
           auto tok = std::make_shared<text::ClipTokenizer>(
               text::ClipTokenizer::from_file(text::find_clip_vocab(flag, ctx.paths().models_dir, path)));
           size_t bytes = size_t(ck->weights->bytes());
-          return {make_value("MODEL", Model{ck, ms}, bytes), make_value("CLIP", Clip{ck, tok, -1}),
+          return {make_value("MODEL", Model{ck, ms}, bytes), make_value("CLIP", Clip{ck, tok, 0}),
                   make_value("VAE", Vae{ck})};
         }));
 

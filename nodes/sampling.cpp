@@ -16,17 +16,12 @@ using namespace graph;
 // between its sigmas or repeat them, depending on the scheduler).
 constexpr int kMaxSteps = 10000;
 
-sampling::CondList contexts(const Conditioning& c) {
-  sampling::CondList l;
-  for (auto& e : c.entries) l.push_back(e.context);
-  return l;
-}
 
 std::shared_ptr<sampling::Guider> cfg_guider(const Model& m, const Conditioning* pos, const Conditioning* neg, double cfg) {
   if (!std::isfinite(cfg)) throw std::invalid_argument("cfg must be a finite number");
   std::shared_ptr<const models::UNet> unet(m.ckpt, m.ckpt->unet.get());  // aliasing: keeps the checkpoint alive
-  return std::make_shared<sampling::CfgGuider>(unet, m.sampling, contexts(*pos), neg ? contexts(*neg) : sampling::CondList{},
-                                               cfg, m.ckpt->dtype);
+  return std::make_shared<sampling::CfgGuider>(unet, m.sampling, pos->entries, neg ? neg->entries : sampling::CondList{},
+                                               cfg, m.ckpt->dtype, m.ckpt->config.family);
 }
 
 std::optional<sampling::LatentRgbFactors> preview_rgb(const Model& m) { return sampling::latent_rgb_for(m.ckpt->config); }

@@ -7,6 +7,7 @@
 
 #include "engine/graph/node_context.h"
 #include "engine/models/checkpoint.h"
+#include "engine/sampling/guider.h"
 #include "engine/tensor/tensor.h"
 #include "engine/vk/context.h"
 
@@ -32,19 +33,17 @@ struct Latent {
   Tensor samples;
   std::optional<Tensor> noise_mask;
 };
-// One CONDITIONING entry: cross-attention context [B,T,D] plus optional pooled output (later models).
-struct CondEntry {
-  Tensor context;
-  std::optional<Tensor> pooled;
-};
+// One CONDITIONING entry: cross-attention context [B,T,D], the pooled text output and SDXL's size values.
+using CondEntry = sampling::Cond;
 struct Conditioning {
   std::vector<CondEntry> entries;
 };
-// CLIP: the text encoder of a checkpoint, with the layer to stop at (CLIPSetLastLayer).
+// CLIP: the text encoder(s) of a checkpoint (SDXL base: CLIP-L + OpenCLIP-G; refiner: G only), with the
+// layer to stop at (CLIPSetLastLayer; 0 = the family's default, models::default_clip_layer).
 struct Clip {
   std::shared_ptr<models::Checkpoint> ckpt;
   std::shared_ptr<const text::ClipTokenizer> tokenizer;
-  int stop_at_layer = -1;
+  int stop_at_layer = 0;
 };
 // VAE: the autoencoder of a checkpoint.
 struct Vae {

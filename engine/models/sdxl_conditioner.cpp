@@ -31,3 +31,30 @@ Tensor sdxl_vector(vk::Recorder& rec, const Tensor& pooled, const std::vector<fl
 }
 
 }  // namespace vkf::models
+
+namespace vkf::models {
+
+std::vector<float> sdxl_size_values(const std::string& family, const SizeCond& s, double default_w, double default_h,
+                                    bool negative) {
+  const double w = s.width.value_or(default_w), h = s.height.value_or(default_h);
+  std::vector<double> v = {h, w, s.crop_h.value_or(0.0), s.crop_w.value_or(0.0)};
+  if (family == "sdxl_refiner") {
+    v.push_back(s.aesthetic_score.value_or(negative ? 2.5 : 6.0));
+  } else if (family == "sdxl") {
+    v.push_back(s.target_height.value_or(h));
+    v.push_back(s.target_width.value_or(w));
+  } else {
+    throw std::invalid_argument("size conditioning: " + family + " models have no vector input");
+  }
+  return std::vector<float>(v.begin(), v.end());
+}
+
+Tensor sdxl_adm(vk::Recorder& rec, const std::string& family, const Tensor& pooled, const SizeCond& s, double default_w,
+                double default_h, bool negative) {
+  const auto vals = sdxl_size_values(family, s, default_w, default_h, negative);
+  std::vector<float> scalars;
+  for (int64_t b = 0; b < pooled.dim(0); ++b) scalars.insert(scalars.end(), vals.begin(), vals.end());
+  return sdxl_vector(rec, pooled, scalars);
+}
+
+}  // namespace vkf::models

@@ -37,21 +37,22 @@ void Bench::inject(ImGuiIO& io, int frame) {
   app_.set_view({-cx + size.x * 0.5f / zoom, -cy + size.y * 0.5f / zoom}, zoom);
 }
 
-void print_frame_stats(const std::vector<double>& frame_ms, size_t skip) {
+void print_frame_stats(const std::vector<double>& frame_ms, size_t skip, const char* what) {
   if (frame_ms.size() <= skip) return;
   std::vector<double> v(frame_ms.begin() + long(skip), frame_ms.end());
   std::sort(v.begin(), v.end());
   double mean = std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
   auto pct = [&](double p) { return v[std::min(v.size() - 1, size_t(p * double(v.size() - 1) + 0.5))]; };
-  std::printf("frame time over %zu frames: mean %.2f ms, median %.2f ms, p95 %.2f ms, max %.2f ms (%.1f fps)\n", v.size(),
-              mean, pct(0.5), pct(0.95), v.back(), 1000.0 / mean);
+  std::printf("%s over %zu frames: mean %.2f ms, median %.2f ms, p95 %.2f ms, max %.2f ms (%.1f fps)\n", what,
+              v.size(), mean, pct(0.5), pct(0.95), v.back(), 1000.0 / mean);
   std::fflush(stdout);
 }
 
-void Bench::report(const std::vector<double>& frame_ms) const {
+void Bench::report(const std::vector<double>& frame_ms, const std::vector<double>& ui_ms) const {
   std::printf("bench: %d nodes, %d links, %dx%d\n", nodes_, links_, int(ImGui::GetIO().DisplaySize.x),
               int(ImGui::GetIO().DisplaySize.y));
   print_frame_stats(frame_ms, kWarmup);
+  print_frame_stats(ui_ms, kWarmup, "UI build (CPU)");
 }
 
 }  // namespace vkf::editor

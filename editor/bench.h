@@ -14,7 +14,7 @@ class Bench {
   Bench(App& app, int nodes, int frames);
   void inject(ImGuiIO& io, int frame);  // sets this frame's view
   bool done(int frame) const { return frame >= frames_ + kWarmup; }
-  void report(const std::vector<double>& frame_ms) const;
+  void report(const std::vector<double>& frame_ms, const std::vector<double>& ui_ms) const;
   static constexpr int kWarmup = 10;  // the first frames compile pipelines and upload the font
 
  private:
@@ -24,6 +24,6 @@ class Bench {
 };
 
 // mean / median / p95 / max of frame_ms after `skip` frames, on one line.
-void print_frame_stats(const std::vector<double>& frame_ms, size_t skip);
+void print_frame_stats(const std::vector<double>& frame_ms, size_t skip, const char* what = "frame time");
 
 }  // namespace vkf::editor

@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     }
     std::unique_ptr<editor::Bench> bench;
     if (bench_nodes > 0) bench = std::make_unique<editor::Bench>(app, bench_nodes, bench_frames);
-    std::vector<double> frame_ms;
+    std::vector<double> frame_ms, ui_ms;  // whole frames; building the UI (CPU, before rendering)
     std::filesystem::path pending_shot;
     int frame = 0;
     bool fitted = false;
@@ -127,10 +127,12 @@ int main(int argc, char** argv) {
       ImGui_ImplGlfw_NewFrame();
       if (script) script->inject(io);
       if (bench) bench->inject(io, frame);
+      auto t_ui = std::chrono::steady_clock::now();
       ImGui::NewFrame();
       app.frame();
       if (!fitted && frame == 1 && !file.empty()) app.fit_view(), fitted = true;  // the canvas size is known now
       ImGui::Render();
+      ui_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_ui).count());
       win.render(ImGui::GetDrawData(), pending_shot);
       if (!pending_shot.empty()) std::cout << "screenshot: " << pending_shot.string() << "\n";
       pending_shot.clear();
@@ -155,7 +157,7 @@ int main(int argc, char** argv) {
         else if (frame > 6) break;
       }
     }
-    if (bench) bench->report(frame_ms);
+    if (bench) bench->report(frame_ms, ui_ms);
     else if (stats) editor::print_frame_stats(frame_ms, 0);
     if (auto msgs = win.context()->validation_message_count(); msgs > 0) {
       std::cerr << "vkflow-editor: " << msgs << " Vulkan validation message(s)\n";

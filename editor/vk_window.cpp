@@ -8,6 +8,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -101,8 +102,13 @@ VkWindow::VkWindow(int width, int height, const std::string& title, int device) 
   vkGetPhysicalDeviceSurfacePresentModesKHR(ctx_->physical(), surface_, &np, nullptr);
   std::vector<VkPresentModeKHR> modes(np);
   vkGetPhysicalDeviceSurfacePresentModesKHR(ctx_->physical(), surface_, &np, modes.data());
-  for (auto m : modes)  // mailbox: no tearing, no waiting for vblank (frame times are ours)
-    if (m == VK_PRESENT_MODE_MAILBOX_KHR) present_mode_ = m;
+  // Mailbox: no tearing, no waiting for vblank; VKFLOW_EDITOR_PRESENT=immediate for benchmarks.
+  const char* want = std::getenv("VKFLOW_EDITOR_PRESENT");
+  VkPresentModeKHR pref = want && std::string(want) == "immediate" ? VK_PRESENT_MODE_IMMEDIATE_KHR : VK_PRESENT_MODE_MAILBOX_KHR;
+  for (auto m : modes)
+    if (m == pref) present_mode_ = m;
+  if (std::getenv("VKFLOW_EDITOR_VERBOSE"))
+    std::fprintf(stderr, "vkflow-editor: present mode %d (%zu offered)\n", int(present_mode_), modes.size());
 
   VkAttachmentDescription att{};
   att.format = format_;

@@ -147,6 +147,11 @@ class Converter {
         else if (src.is_object()) inputs[name] = src["literal"];
       }
     }
+    // A widget the workflow stores no value for shows its default in the frontend, and that is what it
+    // queues (ComfyUI's default workflow has a SaveImage without widgets_values).
+    if (def)
+      for (auto& in : def->inputs())
+        if (in.is_widget() && !inputs.contains(in.name) && !in.default_value.is_null()) inputs[in.name] = in.default_value;
     json meta = json::object();
     meta["title"] = n.contains("title") && n["title"].is_string() ? n["title"].get<std::string>()
                                                                     : (def ? def->display_name() : type);

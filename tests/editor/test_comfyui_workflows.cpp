@@ -31,6 +31,7 @@ TEST_CASE("workflow: ComfyUI's default workflow maps its widgets_values", "[edit
   CHECK(g.find("5")->inputs()["width"] == 512);
   CHECK(g.find("8")->inputs()["vae"] == json::array({"4", 2}));
   CHECK(g.find("9")->inputs()["images"] == json::array({"8", 0}));
+  CHECK(g.find("9")->inputs()["filename_prefix"] == "ComfyUI");  // no widgets_values: the widget's default
   CHECK(g.nodes().size() == 7);
   // Positions come along in _meta, so the editor shows the layout the author made.
   CHECK(ks->entry["_meta"]["pos"] == json::array({863, 186}));

@@ -132,6 +132,16 @@ std::filesystem::path Script::step(App& app) {
     }
     waiting_run_ = false;
   }
+  if (!wait_step_.empty()) {
+    const NodeRunState* st = app.runner().node(wait_step_);
+    if (!st || st->value == 0) {
+      if (!app.runner().busy()) return fail("the run ended before node " + wait_step_ + " made a step"), std::filesystem::path();
+      if (ImGui::GetTime() > wait_until_) fail("timed out waiting for a step of node " + wait_step_);
+      return {};
+    }
+    std::cout << "step " << st->value << "/" << st->max << " of node " << wait_step_ << "\n";
+    wait_step_.clear();
+  }
   while (pc_ < lines_.size() && !finished_) {
     const auto& w = lines_[pc_];
     if (w[0] == "screenshot") {
@@ -197,11 +207,18 @@ bool Script::run(App& app, const std::vector<std::string>& w) {
     waiting_run_ = true;
     wait_until_ = ImGui::GetTime() + (w.size() > 1 ? f(w[1]) : 600.0);
     return false;
+  } else if (c == "wait-step") {
+    need(1, "wait-step NODE [SECONDS]: until the node's sampler reports a step");
+    wait_step_ = node(app, w[1]);
+    wait_until_ = ImGui::GetTime() + (w.size() > 2 ? f(w[2]) : 600.0);
+    return false;
   } else if (c == "expect-run") {
-    need(1, "expect-run ok|failed");
+    need(1, "expect-run ok|failed|cancelled");
     bool want_ok = w[1] == "ok";
     std::cout << "run: " << app.runner().status() << "\n";
-    if (app.runner().finished_runs() == 0 || app.runner().last_ok() != want_ok)
+    if (w[1] == "cancelled") {
+      if (app.runner().status() != "Cancelled") throw std::runtime_error("expected the run to be cancelled, got: " + app.runner().status());
+    } else if (app.runner().finished_runs() == 0 || app.runner().last_ok() != want_ok)
       throw std::runtime_error("expected the run to be " + w[1] + ", got: " + app.runner().status());
   } else if (c == "expect-error") {
     need(1, "expect-error NODE");

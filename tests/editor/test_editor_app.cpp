@@ -111,7 +111,7 @@ TEST_CASE("editor app: opens a graph and renders a screenshot that is not blank"
 TEST_CASE("editor app: a scripted session (palette, link drags, undo/redo) saves the expected graph", "[editor_app]") {
   SKIP_IF_NO_EDITOR();
   vkf::test::TempDir t("editor_edit");
-  fs::path out = t.path() / "edited.json", wf = t.path() / "edited_workflow.json";
+  fs::path out = t.path() / "edited.json", wf = t.path() / "edited_workflow.json", out2 = t.path() / "edited2.json";
   write(t.path() / "s.txt",
         "open " + (kSrc / "graphs" / "txt2img.json").string() + "\n"
         "view 0 0 0.5\n"
@@ -139,6 +139,13 @@ TEST_CASE("editor app: a scripted session (palette, link drags, undo/redo) saves
         "drag-node 3 40 0\n"
         "save " + out.string() + " api\n"
         "save " + wf.string() + " workflow\n"
+        // Drop the checkpoint's VAE output on empty canvas: the palette lists only VAE takers, and the
+        // chosen node comes wired.
+        "drag-out 4 2 100 400\n"
+        "type \"VAE Decode\"\n"
+        "key enter\n"
+        "frames 2\n"
+        "save " + out2.string() + " api\n"
         "quit\n");
   auto args = common(t);
   args.insert(args.end(), {"--script", (t.path() / "s.txt").string()});
@@ -172,6 +179,10 @@ TEST_CASE("editor app: a scripted session (palette, link drags, undo/redo) saves
   float x_saved = got["3"]["_meta"]["pos"][0].get<float>();
   float x_wf = back.find("3")->entry["_meta"]["pos"][0].get<float>();
   CHECK(x_saved == Approx(x_wf));
+  json got2 = read_json(out2);
+  REQUIRE(got2.size() == 9);
+  CHECK(got2["11"]["class_type"] == "VAEDecode");
+  CHECK(got2["11"]["inputs"]["vae"] == json::array({"4", 2}));
 }
 
 TEST_CASE("editor app: runs txt2img with live previews and shows the output image", "[editor_app]") {
@@ -203,6 +214,27 @@ TEST_CASE("editor app: runs txt2img with live previews and shows the output imag
   CHECK(g.find("3")->inputs()["steps"] == 4);
   REQUIRE(fs::exists(shot));
   CHECK(image_spread(shot).first > 0.05);
+}
+
+TEST_CASE("editor app: cancel stops a run within a sampler step", "[editor_app]") {
+  SKIP_IF_NO_EDITOR();
+  vkf::test::TempDir t("editor_cancel");
+  write(t.path() / "s.txt",
+        "open " + (kSrc / "graphs" / "txt2img.json").string() + "\n"
+        "set 3 steps 10000\n"  // far more than the test would wait for
+        "run\n"
+        "wait-step 3 300\n"
+        "cancel\n"
+        "wait 60\n"
+        "expect-run cancelled\n"
+        "quit\n");
+  auto args = common(t);
+  args.insert(args.end(), {"--script", (t.path() / "s.txt").string()});
+  auto r = editor(args);
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("run: Cancelled") != std::string::npos);
+  CHECK_FALSE(fs::exists(t.path() / "out"));  // SaveImage never ran
 }
 
 TEST_CASE("editor app: errors are shown on the failing node, before and during a run", "[editor_app]") {

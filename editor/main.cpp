@@ -19,6 +19,7 @@
 #include "editor/script.h"
 #include "editor/vk_window.h"
 #include "engine/graph/services.h"
+#include "engine/graph/workflow.h"
 #include "engine/vk/context.h"
 
 using namespace vkf;
@@ -90,6 +91,14 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!file.empty()) {  // a bad file is refused before any window opens
+    try {
+      graph::load_graph_file(file, graph::PngPrefer::Workflow);
+    } catch (const std::exception& e) {
+      std::cerr << "vkflow-editor: " << e.what() << "\n";
+      return 2;
+    }
+  }
   int code = 0;
   try {
     editor::VkWindow win(width, height, "vkflow editor", device);

@@ -311,3 +311,21 @@ TEST_CASE("editor app: --bench prints frame-time figures", "[editor_app]") {
   CHECK(r.out.find("bench: 300 nodes") != std::string::npos);
   WARN(r.out);  // the figures, in the test log
 }
+
+TEST_CASE("editor app: a malformed graph or script is refused with exit status 2, naming the file", "[editor_app]") {
+  SKIP_IF_NO_EDITOR();
+  vkf::test::TempDir t("editor_bad");
+  write(t.path() / "bad.json", "{\"3\": {\"class_type\": \"KSampler\", \"inputs\": ");
+  auto r = editor({(t.path() / "bad.json").string()});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("bad.json") != std::string::npos);
+  CHECK_FALSE(r.crashed());
+  r = editor({"--script", (t.path() / "missing.txt").string()});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("missing.txt") != std::string::npos);
+  // A script command that fails ends the run with status 1 and names the line.
+  write(t.path() / "s.txt", "frames 1\nconnect 1 0 2 nope\nquit\n");
+  r = editor({"--script", (t.path() / "s.txt").string()});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("script line 2") != std::string::npos);
+}

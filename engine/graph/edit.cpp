@@ -249,6 +249,11 @@ void GraphEditor::set_size(const std::string& id, float w, float h) {
 
 void GraphEditor::set_groups(nlohmann::json groups) { record("Edit groups", "", groups_, std::move(groups)); }
 
+void GraphEditor::load_groups(nlohmann::json groups) {
+  groups_ = groups.is_array() ? std::move(groups) : nlohmann::json::array();
+  ++revision_;
+}
+
 nlohmann::json GraphEditor::copy(const std::vector<std::string>& ids) const {
   nlohmann::json out = nlohmann::json::object();
   for (auto& id : ids)

@@ -52,6 +52,8 @@ class GraphEditor {
   void move_nodes(const std::vector<std::string>& ids, float dx, float dy);
   void set_size(const std::string& id, float w, float h);
   void set_groups(nlohmann::json groups);
+  // Replaces the groups without an undo step (a file being loaded, not an edit).
+  void load_groups(nlohmann::json groups);
 
   // Copy: the nodes as an API-format map (links to nodes outside the selection are kept as they are).
   nlohmann::json copy(const std::vector<std::string>& ids) const;

@@ -123,7 +123,11 @@ class Converter {
         if (!in.is_widget()) continue;
         if (k >= wv.size()) break;
         inputs[in.name] = wv[k++];
-        if (in.type == kInt && k < wv.size() && is_control_value(wv[k])) ++k;  // control_after_generate
+        // control_after_generate; early frontends stored it as a boolean after the seed (ComfyUI's own
+        // default workflow still has `156680208700286, true, 20, ...`).
+        if (in.type == kInt && k < wv.size() &&
+            (is_control_value(wv[k]) || (wv[k].is_boolean() && (in.name == "seed" || in.name == "noise_seed"))))
+          ++k;
       }
     } else if (wv.is_object()) {
       for (auto& [k, v] : wv.items()) inputs[k] = v;
@@ -143,6 +147,11 @@ class Converter {
         else if (src.is_object()) inputs[name] = src["literal"];
       }
     }
+    // A widget the workflow stores no value for shows its default in the frontend, and that is what it
+    // queues (ComfyUI's default workflow has a SaveImage without widgets_values).
+    if (def)
+      for (auto& in : def->inputs())
+        if (in.is_widget() && !inputs.contains(in.name) && !in.default_value.is_null()) inputs[in.name] = in.default_value;
     json meta = json::object();
     meta["title"] = n.contains("title") && n["title"].is_string() ? n["title"].get<std::string>()
                                                                     : (def ? def->display_name() : type);

@@ -92,12 +92,14 @@ DeviceInfo describe(VkPhysicalDevice pd, uint32_t index) {
   return d;
 }
 
-Handle<VkInstance> create_instance(bool validate, bool& have_debug_utils) {
+Handle<VkInstance> create_instance(bool validate, bool& have_debug_utils,
+                                   const std::vector<std::string>& extra_exts = {}) {
   load_vulkan();
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "vkflow";
   app.apiVersion = VK_API_VERSION_1_2;
   std::vector<const char*> layers, exts;
+  for (auto& e : extra_exts) exts.push_back(e.c_str());
   have_debug_utils = false;
   if (validate) {
     uint32_t n = 0;
@@ -161,7 +163,7 @@ std::vector<DeviceInfo> list_devices() {
 Context::Context(ContextOptions opts) : opts_(opts) {
   bool validate = opts.validate || env_flag("VKFLOW_VALIDATE");
   bool dbg = false;
-  instance_ = create_instance(validate, dbg);
+  instance_ = create_instance(validate, dbg, opts.instance_extensions);
   if (dbg) {
     VkDebugUtilsMessengerCreateInfoEXT mi{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
     mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
@@ -189,23 +191,44 @@ Context::Context(ContextOptions opts) : opts_(opts) {
       want = int(v);
     }
   }
-  if (want < 0) want = 0;
-  if (size_t(want) >= devs.size())
+  if (want >= 0 && size_t(want) >= devs.size())
     throw std::runtime_error("device " + std::to_string(want) + " does not exist (" + std::to_string(devs.size()) +
                              " available; see 'vkflow devices')");
+  // The queue family: with a present filter one with graphics + compute that presents; else prefer a
+  // compute-only family, else any with compute.
+  auto pick_family = [&](VkPhysicalDevice pd) -> int {
+    uint32_t nq = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
+    std::vector<VkQueueFamilyProperties> qf(nq);
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
+    const VkQueueFlags gc = VK_QUEUE_COMPUTE_BIT | VK_QUEUE_GRAPHICS_BIT;
+    if (opts.present_filter) {
+      for (uint32_t i = 0; i < nq; ++i)
+        if ((qf[i].queueFlags & gc) == gc && opts.present_filter(instance_, pd, i)) return int(i);
+      return -1;
+    }
+    for (uint32_t i = 0; i < nq; ++i)
+      if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && !(qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) return int(i);
+    for (uint32_t i = 0; i < nq; ++i)
+      if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) return int(i);
+    return -1;
+  };
+  int family = -1;
+  if (want < 0)  // the first device (in preference order) with a usable family
+    for (size_t i = 0; i < devs.size() && family < 0; ++i)
+      if ((family = pick_family(devs[i].first)) >= 0) want = int(i);
+  if (want < 0) want = 0;
   phys_ = devs[want].first;
   info_ = devs[want].second;
-
+  if (family < 0) family = pick_family(phys_);
+  if (family < 0)
+    throw NoDeviceError("device '" + info_.name + "' has no " +
+                        (opts.present_filter ? "queue that computes and presents" : "compute queue"));
+  queue_family_ = uint32_t(family);
   uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(phys_, &nq, nullptr);
   std::vector<VkQueueFamilyProperties> qf(nq);
   vkGetPhysicalDeviceQueueFamilyProperties(phys_, &nq, qf.data());
-  bool found = false;
-  for (uint32_t i = 0; i < nq && !found; ++i)  // prefer a compute-only family, else any with compute
-    if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && !(qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) queue_family_ = i, found = true;
-  for (uint32_t i = 0; i < nq && !found; ++i)
-    if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) queue_family_ = i, found = true;
-  if (!found) throw NoDeviceError("device '" + info_.name + "' has no compute queue");
   if (qf[queue_family_].timestampValidBits == 0) info_.timestamps = false;
 
   float prio = 1.0f;
@@ -223,6 +246,10 @@ Context::Context(ContextOptions opts) : opts_(opts) {
   VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &feats};
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
+  std::vector<const char*> dev_exts;
+  for (auto& e : opts.device_extensions) dev_exts.push_back(e.c_str());
+  dci.enabledExtensionCount = uint32_t(dev_exts.size());
+  dci.ppEnabledExtensionNames = dev_exts.data();
   VkDevice dev = VK_NULL_HANDLE;
   check(vkCreateDevice(phys_, &dci, nullptr, &dev), "vkCreateDevice");
   load_device_functions(dev);

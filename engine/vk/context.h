@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,6 +50,11 @@ struct ContextOptions {
   // false: never map device memory, so every upload/download takes the staging-buffer path a discrete GPU
   // takes (tests exercise it on lavapipe, whose memory is all host-visible).
   bool map_device_memory = true;
+  // Presentation (the editor shares this device with its window): extra instance and device extensions,
+  // and a test the queue family must pass besides compute + graphics (e.g. GLFW's presentation support).
+  // When set, only devices with such a family are considered.
+  std::vector<std::string> instance_extensions, device_extensions;
+  std::function<bool(VkInstance, VkPhysicalDevice, uint32_t family)> present_filter;
 };
 
 class Context {
@@ -58,6 +64,7 @@ class Context {
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
+  VkInstance instance() const { return instance_; }
   VkDevice device() const { return device_; }
   VkPhysicalDevice physical() const { return phys_; }
   VkQueue queue() const { return queue_; }

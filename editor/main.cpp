@@ -1,0 +1,180 @@
+// vkflow-editor [GRAPH.json | IMAGE.png]: the native node editor. Options: the run folders as `vkflow run`
+// (--models-dir, --input-dir, --output-dir, --temp-dir, --clip-vocab, --device), --size WxH, --script FILE,
+// --screenshot PNG (after the script, or after the first frames), --bench N (N nodes, prints frame times).
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_vulkan.h>
+#include <imgui.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "editor/app.h"
+#include "editor/bench.h"
+#include "editor/script.h"
+#include "editor/vk_window.h"
+#include "engine/graph/services.h"
+#include "engine/graph/workflow.h"
+#include "engine/vk/context.h"
+
+using namespace vkf;
+
+namespace {
+
+const char* kUsage =
+    "usage: vkflow-editor [GRAPH.json | IMAGE.png] [options]\n"
+    "  --models-dir DIR --input-dir DIR --output-dir DIR --temp-dir DIR --clip-vocab FILE --device N\n"
+    "  --size WxH          window size (default 1280x720)\n"
+    "  --script FILE       run editor commands (see editor/README.md), then quit\n"
+    "  --screenshot PNG    write the rendered window after the script (or the first frames) and quit\n"
+    "  --bench N           build a graph of N nodes, pan and zoom it for --frames F frames (default 600),\n"
+    "                      print the frame-time statistics and quit\n"
+    "  --stats             print frame-time statistics at exit\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  graph::RunEnv env;
+  std::string file, script_file, shot, clip_vocab;
+  int device = -1, width = 1280, height = 720, bench_nodes = 0, bench_frames = 600;
+  bool stats = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "vkflow-editor: " << a << " needs a value\n" << kUsage;
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    try {
+      if (a == "--help" || a == "-h") return std::cout << kUsage, 0;
+      else if (a == "--models-dir") env.paths.models_dir = val();
+      else if (a == "--input-dir") env.paths.input_dir = val();
+      else if (a == "--output-dir") env.paths.output_dir = val();
+      else if (a == "--temp-dir") env.paths.temp_dir = val();
+      else if (a == "--clip-vocab") clip_vocab = val();
+      else if (a == "--device") device = std::stoi(val());
+      else if (a == "--script") script_file = val();
+      else if (a == "--screenshot") shot = val();
+      else if (a == "--bench") bench_nodes = std::stoi(val());
+      else if (a == "--frames") bench_frames = std::stoi(val());
+      else if (a == "--stats") stats = true;
+      else if (a == "--size") {
+        std::string v = val();
+        if (std::sscanf(v.c_str(), "%dx%d", &width, &height) != 2 || width < 320 || height < 240)
+          throw std::invalid_argument(v);
+      } else if (!a.empty() && a[0] == '-') {
+        std::cerr << "vkflow-editor: unknown option " << a << "\n" << kUsage;
+        return 2;
+      } else if (file.empty()) file = a;
+      else return std::cerr << "vkflow-editor: one graph file at a time\n", 2;
+    } catch (const std::invalid_argument&) {
+      std::cerr << "vkflow-editor: bad value for " << a << "\n";
+      return 2;
+    } catch (const std::out_of_range&) {
+      std::cerr << "vkflow-editor: bad value for " << a << "\n";
+      return 2;
+    }
+  }
+  if (!clip_vocab.empty()) env.services->set(graph::kClipVocabService, std::make_shared<std::string>(clip_vocab));
+  std::optional<editor::Script> script;
+  try {
+    if (!script_file.empty()) script.emplace(script_file);
+  } catch (const std::exception& e) {
+    std::cerr << "vkflow-editor: " << e.what() << "\n";
+    return 2;
+  }
+
+  if (!file.empty()) {  // a bad file is refused before any window opens
+    try {
+      graph::load_graph_file(file, graph::PngPrefer::Workflow);
+    } catch (const std::exception& e) {
+      std::cerr << "vkflow-editor: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  int code = 0;
+  try {
+    editor::VkWindow win(width, height, "vkflow editor", device);
+    env.services->set(graph::kGpuService, std::static_pointer_cast<void>(win.context()));
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;  // no imgui.ini: the layout is computed, tests stay hermetic
+    float scale = 1;
+    glfwGetWindowContentScale(win.glfw(), &scale, nullptr);
+    if (scale > 1.01f) ImGui::GetStyle().ScaleAllSizes(scale), io.FontGlobalScale = scale;  // HiDPI
+    ImGui::StyleColorsDark();
+    editor::App app(env);
+    if (!file.empty()) {
+      try {
+        app.open(file);
+      } catch (const std::exception& e) {
+        std::cerr << "vkflow-editor: " << e.what() << "\n";
+        return 2;
+      }
+    }
+    std::unique_ptr<editor::Bench> bench;
+    if (bench_nodes > 0) bench = std::make_unique<editor::Bench>(app, bench_nodes, bench_frames);
+    std::vector<double> frame_ms, ui_ms;  // whole frames; building the UI (CPU, before rendering)
+    std::filesystem::path pending_shot;
+    int frame = 0;
+    bool fitted = false;
+    auto t_prev = std::chrono::steady_clock::now();
+    while (!app.quit_requested()) {
+      glfwPollEvents();
+      if (win.should_close()) {
+        glfwSetWindowShouldClose(win.glfw(), GLFW_FALSE);
+        if (script || bench) break;
+        app.ask_quit();
+      }
+      ImGui_ImplVulkan_NewFrame();
+      ImGui_ImplGlfw_NewFrame();
+      if (script) script->inject(io);
+      if (bench) bench->inject(io, frame);
+      auto t_ui = std::chrono::steady_clock::now();
+      ImGui::NewFrame();
+      app.frame();
+      if (!fitted && frame == 1 && !file.empty()) app.fit_view(), fitted = true;  // the canvas size is known now
+      ImGui::Render();
+      ui_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_ui).count());
+      win.render(ImGui::GetDrawData(), pending_shot);
+      if (!pending_shot.empty()) std::cout << "screenshot: " << pending_shot.string() << "\n";
+      pending_shot.clear();
+      auto t = std::chrono::steady_clock::now();
+      frame_ms.push_back(std::chrono::duration<double, std::milli>(t - t_prev).count());
+      t_prev = t;
+      ++frame;
+      if (script) {
+        pending_shot = script->step(app);
+        if (script->finished() && pending_shot.empty()) {
+          if (!shot.empty()) {
+            pending_shot = shot, shot.clear();
+            continue;
+          }
+          code = script->exit_code();
+          break;
+        }
+      } else if (bench) {
+        if (bench->done(frame)) break;
+      } else if (!shot.empty()) {  // a few frames first: fonts, layout, fit
+        if (frame == 6) pending_shot = shot;
+        else if (frame > 6) break;
+      }
+    }
+    if (bench) bench->report(frame_ms, ui_ms);
+    else if (stats) editor::print_frame_stats(frame_ms, 0);
+    if (auto msgs = win.context()->validation_message_count(); msgs > 0) {
+      std::cerr << "vkflow-editor: " << msgs << " Vulkan validation message(s)\n";
+      code = 1;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  return code;
+}

@@ -1,0 +1,69 @@
+// The editor's window: GLFW window + Vulkan swapchain on the engine's own vk::Context (one device for
+// compute and presentation; the context picks a queue family that presents), Dear ImGui's GLFW and
+// Vulkan backends, and frame readback for --screenshot.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <vulkan/vulkan.h>
+
+struct GLFWwindow;
+struct ImDrawData;
+
+namespace vkf::vk {
+class Context;
+}
+
+namespace vkf::editor {
+
+class VkWindow {
+ public:
+  // Creates the window and the shared context (`device` as --device: -1 picks). Throws with a clear
+  // message when no display or no presentable device exists.
+  VkWindow(int width, int height, const std::string& title, int device);
+  ~VkWindow();
+  VkWindow(const VkWindow&) = delete;
+  VkWindow& operator=(const VkWindow&) = delete;
+
+  std::shared_ptr<vk::Context> context() const { return ctx_; }
+  GLFWwindow* glfw() const { return win_; }
+  bool should_close() const;
+  // Renders and presents ImGui's draw data; when `screenshot` is non-empty also writes that frame as PNG
+  // (throws when the surface cannot be read back).
+  void render(ImDrawData* dd, const std::filesystem::path& screenshot = {});
+  int width() const { return int(extent_.width); }
+  int height() const { return int(extent_.height); }
+
+ private:
+  void create_swapchain();
+  void destroy_swapchain();
+
+  GLFWwindow* win_ = nullptr;
+  std::shared_ptr<vk::Context> ctx_;
+  VkSurfaceKHR surface_ = VK_NULL_HANDLE;
+  VkSwapchainKHR swapchain_ = VK_NULL_HANDLE;
+  VkFormat format_ = VK_FORMAT_B8G8R8A8_UNORM;
+  VkColorSpaceKHR color_space_ = VK_COLOR_SPACE_SRGB_NONLINEAR_KHR;
+  VkPresentModeKHR present_mode_ = VK_PRESENT_MODE_FIFO_KHR;
+  bool can_read_back_ = false;
+  VkExtent2D extent_{0, 0};
+  VkRenderPass render_pass_ = VK_NULL_HANDLE;
+  VkDescriptorPool desc_pool_ = VK_NULL_HANDLE;
+  VkCommandPool cmd_pool_ = VK_NULL_HANDLE;
+  std::vector<VkImage> images_;
+  std::vector<VkImageView> views_;
+  std::vector<VkFramebuffer> framebuffers_;
+  struct Frame {
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    VkFence fence = VK_NULL_HANDLE;
+    VkSemaphore acquired = VK_NULL_HANDLE, rendered = VK_NULL_HANDLE;
+  };
+  std::vector<Frame> frames_;
+  uint32_t frame_ = 0;
+  bool imgui_ready_ = false;
+  bool rebuild_ = false;
+};
+
+}  // namespace vkf::editor

@@ -3,10 +3,12 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
 #include "tests/support/gpu.h"
+#include "tests/support/temp_dir.h"
 
 namespace vkf::test {
 namespace {
@@ -23,6 +25,8 @@ bool gpu_created() { return holder() != nullptr; }
 }  // namespace vkf::test
 
 int main(int argc, char** argv) {
+  // Never touch the user's pipeline cache: this process and the CLIs it runs write to a temp folder.
+  setenv("VKFLOW_PIPELINE_CACHE_DIR", vkf::test::process_temp_dir("pipeline_cache").c_str(), 1);
   int rc = Catch::Session().run(argc, argv);
   if (vkf::test::gpu_created()) {
     auto msgs = vkf::test::gpu().take_validation_messages();

@@ -221,7 +221,14 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
   }
 
   const double w = median(wall), gflop = wl.flops.total() * 1e-9;
-  print_row(out, "warm-up:     %.1f ms (first evaluation, pipeline creation)\n", warm_ms);
+  // First evaluation vs a warm one: what a user waits for the first image (pipeline creation, and on
+  // lavapipe the JIT at first dispatch, which Mesa's shader cache keeps for the next process).
+  const auto& pc = ctx.pipelines();
+  print_row(out, "first eval:  %.1f ms (recording %.1f ms) = %.2fx the median warm evaluation; %zu pipelines, %.1f ms in vkCreateComputePipelines\n",
+            warm_ms, warm_record, opt.repeat > 0 ? warm_ms / std::max(w, 1e-9) : 1.0, pc.size(), pc.build_ms());
+  print_row(out, "pipe cache:  %s (%zu bytes of driver data loaded%s%s)\n",
+            pc.file().empty() ? "not persisted" : pc.file().c_str(), pc.loaded_bytes(),
+            pc.load_note().empty() ? "" : "; ignored: ", pc.load_note().c_str());
   print_row(out, "wall:        median %.1f ms per evaluation over %d (min %.1f, max %.1f; recording %.1f ms)\n", w,
             std::max(opt.repeat, 1), *std::min_element(wall.begin(), wall.end()), *std::max_element(wall.begin(), wall.end()),
             median(record));
@@ -235,12 +242,13 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
     print_row(out, ", %.2f GFLOP/s (GPU time %.1f ms of %.1f ms wall in the profiled run: device busy %.1f%%)",
               gflop / (gpu_ms * 1e-3), gpu_ms, prof_wall, 100.0 * gpu_ms / std::max(prof_wall, 1e-9));
   out << "\n";
+  double ceil = 0;
   if (opt.ceiling) {
     Options co;
     co.repeat = 3;
     Result peak = fma_ceiling(ctx, co);
     const double pt = peak.t.gpu_ms > 0 ? peak.t.gpu_ms : peak.t.wall_ms;
-    const double ceil = pt > 0 ? peak.flops / (pt * 1e6) : 0;
+    ceil = pt > 0 ? peak.flops / (pt * 1e6) : 0;
     if (ceil > 0)
       print_row(out, "ceiling:     FMA peak %.2f GFLOP/s -> this model reaches %.1f%% (wall)%s\n", ceil,
                 100.0 * gflop / (w * 1e-3) / ceil, "");
@@ -257,6 +265,28 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
     return;
   }
   std::sort(timings.begin(), timings.end(), [](auto& a, auto& b) { return a.ms > b.ms; });
+  // Per op family: analytic work of that family over the GPU time of its dispatches (conv includes its
+  // im2col passes, linear its B repacks), as a fraction of the FMA ceiling.
+  struct Family {
+    const char* name;
+    const char* label;  // dispatch labels containing this
+    double flop, ms = 0;
+  } fam[] = {{"conv", "conv", wl.flops.conv}, {"linear", "matmul", wl.flops.linear}, {"attention", "attention", wl.flops.attention}};
+  for (auto& t : timings)
+    for (auto& f : fam)
+      if (t.label.find(f.label) != std::string::npos) {
+        f.ms += t.ms;
+        break;
+      }
+  out << "by family:  ";
+  for (auto& f : fam) {
+    if (f.flop <= 0 || f.ms <= 0) continue;
+    const double gf = f.flop * 1e-9 / (f.ms * 1e-3);
+    print_row(out, " %s %.1f GFLOP/s (%.1f%% of GPU time%s", f.name, gf, 100.0 * f.ms / gpu_ms, ceil > 0 ? ", " : ")");
+    if (ceil > 0) print_row(out, "%.1f%% of the ceiling)", 100.0 * gf / ceil);
+    out << ";";
+  }
+  out << "\n";
   print_row(out, "top %d ops by GPU time (profiled run, %u of %u dispatches timed):\n", opt.top, timed, dispatches);
   print_row(out, "  %-28s %8s %12s %8s %10s\n", "op", "count", "GPU ms", "share", "ms/call");
   for (size_t i = 0; i < timings.size() && int(i) < opt.top; ++i) {

@@ -52,6 +52,7 @@ int bench_model(const std::string& what, const Args& args) {
   if (opt.batch < 0 || opt.tokens < 1 || opt.size < 1) throw UsageError("--batch, --tokens and --size must be positive");
   vk::ContextOptions co;
   co.device = args.get_int("device", -1);
+  co.pipeline_cache_dir = args.get("pipeline-cache").value_or("");
   vk::Context ctx(co);
   bench::run_model_bench(ctx, what, opt, std::cout);
   return kExitOk;
@@ -70,7 +71,8 @@ const Sub kSubs[] = {
 void usage(std::ostream& o) {
   o << "usage: vkflow bench ops [--device N] [--repeat N] [--quick] [--only NAME]\n"
        "       vkflow bench unet|text|vae-decode [--checkpoint CK|sd15-random] [--config CFG] [--manifest M]\n"
-       "                    [--size PX] [--batch B] [--precision f32|f16] [--repeat N] [--device N]\n\n";
+       "                    [--size PX] [--batch B] [--precision f32|f16] [--repeat N] [--device N]\n"
+       "                    [--pipeline-cache DIR]\n\n";
   for (auto& s : kSubs) o << "  " << std::left << std::setw(12) << s.name << s.summary << "\n";
   o << "\noptions:\n  --device N   Vulkan device index (see 'vkflow devices')\n"
        "  --repeat N   timed runs per case, median reported (default 5)\n"
@@ -85,6 +87,8 @@ void usage(std::ostream& o) {
        "  --tokens T        text / context length (default 77); --seed S; --top N ops listed (10)\n"
        "  --repeat 0        report only the first evaluation (pipeline creation included), no profiled run\n"
        "  --no-ceiling      skip the FMA-ceiling run\n"
+       "  --pipeline-cache DIR  where the Vulkan pipeline cache file lives (default $VKFLOW_PIPELINE_CACHE_DIR,\n"
+       "                    else $XDG_CACHE_HOME/vkflow or ~/.cache/vkflow)\n"
        "  --tile PX         vae-decode in tiles of PX pixels, one submit each, as VAEDecodeTiled (default: whole)\n"
        "  --overlap PX      tile overlap in pixels (default 64)\n"
        "environment: VKFLOW_KERNELS=cpu|gpu benchmarks the other kernel family on this device\n";
@@ -93,7 +97,7 @@ void usage(std::ostream& o) {
 int run_bench(std::vector<std::string> argv) {
   Args args(argv,
             {"device", "repeat", "only", "checkpoint", "config", "manifest", "size", "batch", "precision", "tokens", "seed",
-             "top", "tile", "overlap"},
+             "top", "tile", "overlap", "pipeline-cache"},
             {"quick", "help", "no-ceiling"});
   if (args.flag("help")) {
     usage(std::cout);

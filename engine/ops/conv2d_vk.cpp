@@ -27,7 +27,12 @@ bool conv3x3_direct(vk::Recorder& rec, const Tensor& y, const Tensor& x, const T
   if (kernel_family(info) != KernelFamily::Cpu || L < 4 || L > 16 || w.dim(2) != 3 || w.dim(3) != 3 || p.stride != 1 || p.pad_left != 1 ||
       p.pad_right != 1 || p.pad_top != 1 || p.pad_bottom != 1)
     return false;
-  if (const char* env = std::getenv("VKFLOW_CONV_DIRECT"); env && std::string(env) == "0") return false;
+  static const bool direct_off = [] {  // tuning switches: read once per process
+    const char* e = std::getenv("VKFLOW_CONV_DIRECT");
+    return e && std::string(e) == "0";
+  }();
+  static const char* const tile_env = std::getenv("VKFLOW_CONV_TILE");
+  if (direct_off) return false;
   const int64_t B = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), CO = w.dim(0), HW = H * W;
   // Tile: TM = 16 channels; lane segments of 32 pixels were fastest at 320ch 64x64 (~15.5 GFLOP/s vs ~12 for
   // 16 and ~10 for 8; TM 8..32 and TN 4..32 tried), but that pipeline takes ~14 s to compile on lavapipe
@@ -36,7 +41,7 @@ bool conv3x3_direct(vk::Recorder& rec, const Tensor& y, const Tensor& x, const T
   uint32_t tm = 2 * L, tn = 16;
   if (W % 32 == 0 && double(C) * double(CO) * double(HW) * 9.0 >= 1e8) tn = 32;
   if (W % tn != 0) tn = 8;
-  if (const char* env = std::getenv("VKFLOW_CONV_TILE")) {
+  if (const char* env = tile_env) {
     if (std::sscanf(env, "%u,%u", &tm, &tn) != 2 || tm == 0 || tm % L || tn == 0 || tn > 32)
       throw std::invalid_argument(std::string("VKFLOW_CONV_TILE='") + env + "': expected tm,tn with tm % " +
                                   std::to_string(L) + " == 0, tn <= 32");

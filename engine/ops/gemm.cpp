@@ -32,7 +32,8 @@ Tile tile_for_device(const vk::DeviceInfo& info) {
 }  // namespace
 
 Tile tile_for(const vk::DeviceInfo& info) {
-  if (const char* env = std::getenv("VKFLOW_GEMM_TILE")) {
+  static const char* const tile_env = std::getenv("VKFLOW_GEMM_TILE");  // read once per process
+  if (const char* env = tile_env) {
     Tile t = tile_for_device(info);
     if (std::sscanf(env, "%u,%u,%u,%u", &t.wg, &t.tm, &t.tn4, &t.wn) == 4 && t.wn && t.wg % t.wn == 0 && t.tm && t.tn4) {
       t.sg = kernel_family(info) == KernelFamily::Cpu && t.wg == t.wn && t.wg == info.subgroup_size && t.tm % t.wg == 0;

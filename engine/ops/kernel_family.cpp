@@ -11,8 +11,13 @@ thread_local std::optional<KernelFamily> g_override;  // per thread, like every 
 
 KernelFamily kernel_family(const vk::DeviceInfo& info) {
   if (g_override) return *g_override;
-  if (const char* env = std::getenv("VKFLOW_KERNELS"); env && *env) {
-    const std::string v(env);
+  // Read once per process: ops ask for every dispatch they record.
+  static const std::string env = [] {
+    const char* e = std::getenv("VKFLOW_KERNELS");
+    return std::string(e ? e : "");
+  }();
+  if (!env.empty()) {
+    const std::string& v = env;
     if (v == "cpu") return KernelFamily::Cpu;
     if (v == "gpu") return KernelFamily::Gpu;
     throw std::invalid_argument("VKFLOW_KERNELS='" + v + "': expected cpu or gpu");

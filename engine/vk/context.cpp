@@ -267,7 +267,7 @@ Context::Context(ContextOptions opts) : opts_(opts) {
   cmd_pool_ = Handle<VkCommandPool>(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
 
   alloc_ = std::make_unique<Allocator>(*this);
-  pipes_ = std::make_unique<PipelineCache>(*this, opts.persist_pipeline_cache);
+  pipes_ = std::make_unique<PipelineCache>(*this, opts.persist_pipeline_cache, opts.pipeline_cache_dir);
 }
 
 Context::~Context() {

@@ -47,6 +47,7 @@ struct ContextOptions {
   int device = -1;        // -1: VKFLOW_DEVICE or best by type
   bool validate = false;  // also enabled by VKFLOW_VALIDATE=1
   bool persist_pipeline_cache = true;
+  std::string pipeline_cache_dir;  // empty: $VKFLOW_PIPELINE_CACHE_DIR, else the user's cache dir + /vkflow
   // false: never map device memory, so every upload/download takes the staging-buffer path a discrete GPU
   // takes (tests exercise it on lavapipe, whose memory is all host-visible).
   bool map_device_memory = true;

@@ -1,10 +1,14 @@
 #include "engine/vk/pipeline.h"
 
-#include <cstdlib>
-#include <filesystem>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <stdexcept>
+#include <thread>
 
 #include "engine/vk/check.h"
 #include "engine/vk/context.h"
@@ -23,36 +27,47 @@ std::span<const uint32_t> shader_spirv(const std::string& name) {
 
 namespace vkf::vk {
 namespace {
-std::string cache_path(const DeviceInfo& info) {
-  std::filesystem::path dir;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = x;
-  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::filesystem::path(h) / ".cache";
-  else return {};
-  std::string name = info.name;
-  for (char& c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return (dir / "vkflow" / ("pipelines_" + name + ".bin")).string();
+std::vector<char> read_all(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) return {};
+  return std::vector<char>(std::istreambuf_iterator<char>(f), {});
 }
 }  // namespace
 
-PipelineCache::PipelineCache(Context& ctx, bool persist) : ctx_(ctx), persist_(persist) {
-  std::vector<char> data;
+PipelineCache::PipelineCache(Context& ctx, bool persist, const std::filesystem::path& dir)
+    : ctx_(ctx), persist_(persist) {
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(ctx.physical(), &props);
+  id_.vendor_id = props.vendorID, id_.device_id = props.deviceID, id_.driver_version = props.driverVersion;
+  std::memcpy(id_.uuid, props.pipelineCacheUUID, VK_UUID_SIZE);
+  std::vector<char> blob;
   if (persist_) {
-    cache_file_ = cache_path(ctx.info());
-    if (!cache_file_.empty()) {
-      std::ifstream f(cache_file_, std::ios::binary);
-      if (f) data.assign(std::istreambuf_iterator<char>(f), {});
+    const auto d = pipeline_cache_dir(dir);
+    if (!d.empty()) file_ = d / pipeline_cache_file_name(id_);
+    std::error_code ec;
+    if (!file_.empty() && std::filesystem::exists(file_, ec)) {
+      std::string why;
+      if (auto b = unwrap_pipeline_cache(id_, read_all(file_), why)) {
+        blob = std::move(*b);
+      } else {
+        load_note_ = why;
+        std::cerr << "vkflow: note: ignoring pipeline cache " << file_.string() << ": " << why
+                  << " (it will be rewritten)\n";
+      }
     }
   }
   VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-  ci.initialDataSize = data.size();
-  ci.pInitialData = data.empty() ? nullptr : data.data();
+  ci.initialDataSize = blob.size();
+  ci.pInitialData = blob.empty() ? nullptr : blob.data();
   VkPipelineCache c = VK_NULL_HANDLE;
   if (vkCreatePipelineCache(ctx.device(), &ci, nullptr, &c) != VK_SUCCESS) {
-    ci.initialDataSize = 0;  // stale or foreign cache file: start empty
+    load_note_ = "the driver refused its data";
+    ci.initialDataSize = 0;
     ci.pInitialData = nullptr;
+    blob.clear();
     check(vkCreatePipelineCache(ctx.device(), &ci, nullptr, &c), "vkCreatePipelineCache");
   }
+  loaded_bytes_ = blob.size();
   VkDevice dev = ctx.device();
   cache_ = Handle<VkPipelineCache>(c, [dev](VkPipelineCache p) { vkDestroyPipelineCache(dev, p, nullptr); });
 }
@@ -65,30 +80,78 @@ PipelineCache::~PipelineCache() {
 }
 
 void PipelineCache::save() const {
-  if (!persist_ || cache_file_.empty()) return;
+  if (!persist_ || file_.empty()) return;
+  std::lock_guard lock(save_mu_);
   size_t n = 0;
   if (vkGetPipelineCacheData(ctx_.device(), cache_, &n, nullptr) != VK_SUCCESS || n == 0) return;
   std::vector<char> data(n);
   if (vkGetPipelineCacheData(ctx_.device(), cache_, &n, data.data()) != VK_SUCCESS) return;
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(cache_file_).parent_path(), ec);
-  std::string tmp = cache_file_ + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f) return;
-    f.write(data.data(), std::streamsize(n));
-  }
-  std::filesystem::rename(tmp, cache_file_, ec);
+  data.resize(n);
+  write_file_atomically(file_, wrap_pipeline_cache(id_, data));
 }
 
 size_t PipelineCache::size() const {
   std::lock_guard lock(mu_);
-  return pipelines_.size();
+  size_t n = 0;
+  for (auto& [d, e] : entries_) n += e->p != nullptr;
+  return n;
+}
+
+double PipelineCache::build_ms() const {
+  std::lock_guard lock(stat_mu_);
+  return build_ms_;
 }
 
 const Pipeline& PipelineCache::get(const PipelineDesc& desc) {
-  std::lock_guard lock(mu_);
-  if (auto it = pipelines_.find(desc); it != pipelines_.end()) return *it->second;
+  Entry* e = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = entries_[desc];
+    if (!slot) slot = std::make_unique<Entry>();
+    e = slot.get();
+  }
+  // Outside the map lock: other descs build concurrently. vkCreateComputePipelines may share one
+  // VkPipelineCache across threads (only a cache created EXTERNALLY_SYNCHRONIZED needs a guard).
+  std::call_once(e->once, [&] { e->p = build(desc); });
+  return *e->p;
+}
+
+size_t PipelineCache::prepare(const std::vector<PipelineDesc>& descs, unsigned threads) {
+  std::vector<const PipelineDesc*> todo;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& d : descs) {
+      auto it = entries_.find(d);
+      if (it == entries_.end() || !it->second->p) todo.push_back(&d);
+    }
+  }
+  if (todo.empty()) return 0;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min<unsigned>(threads, unsigned(todo.size()));
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mu;
+  auto work = [&] {
+    for (size_t i; (i = next++) < todo.size();) {
+      try {
+        get(*todo[i]);
+      } catch (...) {
+        std::lock_guard lock(error_mu);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  save();
+  return todo.size();
+}
+
+std::unique_ptr<Pipeline> PipelineCache::build(const PipelineDesc& desc) {
+  const auto t0 = std::chrono::steady_clock::now();
   VkDevice dev = ctx_.device();
   auto p = std::make_unique<Pipeline>();
   p->desc = desc;
@@ -138,9 +201,10 @@ const Pipeline& PipelineCache::get(const PipelineDesc& desc) {
   VkPipeline pipe = VK_NULL_HANDLE;
   check(vkCreateComputePipelines(dev, cache_, 1, &ci, nullptr, &pipe), ("pipeline '" + desc.shader + "'").c_str());
   p->pipeline = Handle<VkPipeline>(pipe, [dev](auto h) { vkDestroyPipeline(dev, h, nullptr); });
-  auto& ref = *p;
-  pipelines_.emplace(desc, std::move(p));
-  return ref;
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::lock_guard lock(stat_mu_);
+  build_ms_ += ms;
+  return p;
 }
 
 }  // namespace vkf::vk

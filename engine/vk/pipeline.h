@@ -1,18 +1,22 @@
-// Compute pipelines, built once per (shader, specialization constants) and cached for the process;
-// the driver-level VkPipelineCache is persisted under $XDG_CACHE_HOME/vkflow (or ~/.cache/vkflow).
+// Compute pipelines, built once per (shader, specialization constants) and kept for the process. The
+// driver-level VkPipelineCache persists under the user's cache dir (engine/vk/pipeline_cache_file.h);
+// prepare() builds a set of pipelines on a few threads ahead of their first dispatch (at model load).
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include <vulkan/vulkan.h>
 
 #include "engine/vk/handle.h"
+#include "engine/vk/pipeline_cache_file.h"
 
 namespace vkf {
 // Embedded SPIR-V by shader name (file path under shaders/ without .comp, '/' -> '_').
@@ -43,22 +47,45 @@ struct Pipeline {
 
 class PipelineCache {
  public:
-  PipelineCache(Context& ctx, bool persist);
+  // persist: load/save the driver cache file in pipeline_cache_dir(dir).
+  PipelineCache(Context& ctx, bool persist, const std::filesystem::path& dir = {});
   ~PipelineCache();
   PipelineCache(const PipelineCache&) = delete;
   PipelineCache& operator=(const PipelineCache&) = delete;
 
+  // Thread-safe; concurrent calls for different descs build in parallel, for the same desc once.
   const Pipeline& get(const PipelineDesc& desc);
+  // Builds every desc not built yet on up to `threads` threads (0: hardware threads), then saves the cache
+  // file. Returns how many were built by this call.
+  size_t prepare(const std::vector<PipelineDesc>& descs, unsigned threads = 0);
   size_t size() const;
   void save() const;
 
+  const std::filesystem::path& file() const { return file_; }
+  size_t loaded_bytes() const { return loaded_bytes_; }  // driver data handed to vkCreatePipelineCache
+  const std::string& load_note() const { return load_note_; }  // why a cache file was ignored, if it was
+  CacheIdentity identity() const { return id_; }
+  double build_ms() const;  // total time spent in vkCreateComputePipelines (all threads)
+
  private:
+  struct Entry {
+    std::once_flag once;
+    std::unique_ptr<Pipeline> p;
+  };
+  std::unique_ptr<Pipeline> build(const PipelineDesc& desc);
+
   Context& ctx_;
   bool persist_;
-  std::string cache_file_;
+  CacheIdentity id_;
+  std::filesystem::path file_;
+  size_t loaded_bytes_ = 0;
+  std::string load_note_;
   Handle<VkPipelineCache> cache_;
-  std::map<PipelineDesc, std::unique_ptr<Pipeline>> pipelines_;
-  mutable std::mutex mu_;
+  std::map<PipelineDesc, std::unique_ptr<Entry>> entries_;
+  mutable std::mutex mu_;     // guards entries_ (not the builds)
+  mutable std::mutex save_mu_;
+  mutable std::mutex stat_mu_;
+  double build_ms_ = 0;
 };
 
 }  // namespace vkf::vk

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/graph/json_limits.h"
+
 namespace vkf::graph {
 
 bool is_link(const nlohmann::json& v) { return v.is_array(); }
@@ -87,15 +89,17 @@ Graph Graph::from_json(nlohmann::json doc) {
 
 Graph Graph::parse(std::string_view text, const std::string& source) {
   nlohmann::json doc;
+  if (size_t at = json_depth_violation(text); at != std::string_view::npos) {
+    auto [line, col] = line_col(text, at);
+    throw ParseError(source + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at line " +
+                         std::to_string(line) + ", column " + std::to_string(col),
+                     line, col);
+  }
   try {
     doc = nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
     // Recompute line/column from the byte offset: the message's own position format varies by version.
-    size_t line = 1, col = 1, end = std::min(e.byte ? e.byte - 1 : 0, text.size());
-    for (size_t i = 0; i < end; ++i) {
-      if (text[i] == '\n') ++line, col = 1;
-      else ++col;
-    }
+    auto [line, col] = line_col(text, e.byte ? e.byte - 1 : 0);
     std::string what = e.what();
     auto colon = what.find(": ", what.find("parse error"));
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "engine/cli/command.h"
-#include "engine/graph/json_limits.h"
+#include "engine/io/json_limits.h"
 #include "engine/graph/workflow.h"
 
 namespace vkf::cli {
@@ -27,7 +27,7 @@ uint64_t parse_count(const std::string& text, const std::string& option) {
 
 nlohmann::json parse_set_value(const std::string& text) {
   std::string why;
-  auto j = graph::parse_json_limited(text, &why);
+  auto j = io::parse_json_limited(text, &why);
   if (j) return *j;
   if (why.find("nested") != std::string::npos) throw UsageError("--set value: " + why);
   return nlohmann::json(text);

@@ -1,14 +1,17 @@
-// JSON from outside (graph files, --set values, request bodies): nesting is limited at parse time so a
-// deeply nested document cannot overflow the stack later (dump(), copies, comparisons recurse).
+// JSON from outside (graph files, UI workflows, PNG text chunks, --set values, sidecar configs, vocabularies,
+// safetensors headers, request bodies): nesting is limited at parse time, so a deeply nested document
+// cannot overflow the stack later (dump(), copies and comparisons recurse).
 #pragma once
 #include <cstddef>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
-namespace vkf::graph {
+namespace vkf::io {
 
 constexpr size_t kMaxJsonDepth = 512;  // ComfyUI workflows nest about 10 levels
 
@@ -21,7 +24,14 @@ size_t json_depth_violation(std::string_view text, size_t max_depth = kMaxJsonDe
 std::optional<nlohmann::json> parse_json_limited(std::string_view text, std::string* why = nullptr,
                                                  size_t max_depth = kMaxJsonDepth);
 
+struct JsonError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// parse_json_limited, throwing JsonError("<source>: <why>").
+nlohmann::json parse_json_checked(std::string_view text, const std::string& source, size_t max_depth = kMaxJsonDepth);
+
 // Line and column (1-based) of byte `offset` in `text`.
 std::pair<size_t, size_t> line_col(std::string_view text, size_t offset);
 
-}  // namespace vkf::graph
+}  // namespace vkf::io

@@ -1,8 +1,8 @@
-#include "engine/graph/json_limits.h"
+#include "engine/io/json_limits.h"
 
 #include <algorithm>
 
-namespace vkf::graph {
+namespace vkf::io {
 
 size_t json_depth_violation(std::string_view text, size_t max_depth) {
   size_t depth = 0;
@@ -55,4 +55,15 @@ std::optional<nlohmann::json> parse_json_limited(std::string_view text, std::str
   }
 }
 
-}  // namespace vkf::graph
+}  // namespace vkf::io
+
+namespace vkf::io {
+
+nlohmann::json parse_json_checked(std::string_view text, const std::string& source, size_t max_depth) {
+  std::string why;
+  auto j = parse_json_limited(text, &why, max_depth);
+  if (!j) throw JsonError(source + ": " + why);
+  return std::move(*j);
+}
+
+}  // namespace vkf::io

@@ -22,10 +22,12 @@ bool is_within(const fs::path& root, const fs::path& p) {
   std::error_code ec1, ec2;
   fs::path r = fs::weakly_canonical(fs::absolute(root), ec1), q = fs::weakly_canonical(fs::absolute(p), ec2);
   if (ec1 || ec2) return false;
-  auto ri = r.begin(), qi = q.begin();
-  for (; ri != r.end(); ++ri, ++qi) {
-    if (ri->empty()) continue;  // trailing separator of the root
-    if (qi == q.end() || *ri != *qi) return false;
+  auto qi = q.begin();
+  for (const auto& part : r) {
+    if (part.empty()) continue;  // trailing separator of the root
+    while (qi != q.end() && qi->empty()) ++qi;
+    if (qi == q.end() || part != *qi) return false;
+    ++qi;
   }
   return true;
 }

@@ -4,6 +4,7 @@
 
 #include "engine/graph/registry.h"
 #include "engine/io/png.h"
+#include "engine/io/safe_path.h"
 #include "engine/ops/image_scale.h"
 #include "engine/ops/lincomb.h"
 #include "nodes/value_types.h"
@@ -15,8 +16,7 @@ using namespace graph;
 namespace fs = std::filesystem;
 
 fs::path resolve_input(const NodeContext& ctx, const std::string& name) {
-  fs::path p(name);
-  return p.is_absolute() ? p : ctx.paths().input_dir / p;
+  return io::resolve_inside(ctx.paths().input_dir, name, io::PathAccess::Read, ctx.paths().allow_absolute_inputs);
 }
 
 // Writes every image of the batch as PNG with the graph embedded (ComfyUI's "prompt" tEXt chunk).
@@ -53,12 +53,15 @@ NodeRegistrar load_image(
         .output("MASK")
         .is_changed([](const NodeContext& ctx, const Inputs& in) {
           std::error_code ec;
+          if (io::path_problem(ctx.paths().input_dir, in.get_string("image"), io::PathAccess::Read,
+                               ctx.paths().allow_absolute_inputs))
+            return std::string("refused");  // validation reports it
           auto t = fs::last_write_time(resolve_input(ctx, in.get_string("image")), ec);
           return ec ? std::string("missing") : std::to_string(t.time_since_epoch().count());
         })
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
           auto file = resolve_input(ctx, in.get_string("image"));
-          auto img = io::load_image(file);
+          auto img = io::load_image(file, ctx.limits().max_image_pixels);
           auto& g = gpu(ctx);
           const int64_t H = img.height, W = img.width;
           std::vector<float> rgb(size_t(H * W * 3)), mask(size_t(H * W), 0.0f);
@@ -77,6 +80,7 @@ NodeRegistrar save_image(NodeDef("SaveImage")
                              .description("Saves PNGs <prefix>_00001_.png to the output folder, graph embedded.")
                              .input("images", "IMAGE")
                              .input_string("filename_prefix", "ComfyUI")
+                             .output_prefix()
                              .output_node()
                              .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
                                save_batch(ctx, in.get<Image>("images"), ctx.paths().output_dir,

@@ -3,6 +3,7 @@
 #include "engine/models/vae_tiled.h"
 #include "engine/ops/image_layout.h"
 #include "engine/ops/lincomb.h"
+#include "nodes/finite_check.h"
 #include "nodes/value_types.h"
 
 namespace vkf::nodes {
@@ -45,7 +46,10 @@ Outputs decode(NodeContext& ctx, const Inputs& in, bool tiled) {
                             [&](int d, int n) { ctx.progress(uint64_t(d), uint64_t(n)); });
   }
   Tensor out = ops::vae_to_image(rec, img);
+  FiniteCheck finite(ctx, gpu(ctx), 1);
+  finite.record(rec, out, 0);
   rec.submit();
+  finite.require_finite([](int64_t) { return std::string("the decoded image"); });
   return {make_value("IMAGE", Image{out}, out.bytes())};
 }
 
@@ -72,7 +76,10 @@ Outputs encode(NodeContext& ctx, const Inputs& in, bool tiled) {
                              [&](int d, int n) { ctx.progress(uint64_t(d), uint64_t(n)); });
   }
   Tensor lat = latent_out(rec, mean, ck);
+  FiniteCheck finite(ctx, gpu(ctx), 1);
+  finite.record(rec, lat, 0);
   rec.submit();
+  finite.require_finite([](int64_t) { return std::string("the encoded latent"); });
   return {make_value("LATENT", Latent{lat, std::nullopt}, lat.bytes())};
 }
 

@@ -35,7 +35,10 @@ const char* kUsage =
     "  --clip-vocab FILE     CLIP BPE vocabulary for checkpoints that do not ship one\n"
     "  --profile             print per-node timings and GPU time per op at the end\n"
     "  --quiet               no progress output\n"
-    "  --no-cache            do not cache node outputs\n\n"
+    "  --no-cache            do not cache node outputs\n"
+    "  --max-image-pixels N  LoadImage refuses images with more pixels, read from the header before\n"
+    "                        decoding (default: 33554432)\n"
+    "  --allow-nonfinite     accept NaN/Inf latents and images (default: the node fails naming the step)\n\n"
     "exit status: 0 success, 2 invalid graph or arguments, 1 failure while running\n";
 
 std::atomic<bool> g_cancel{false};
@@ -82,6 +85,8 @@ int run_command(std::vector<std::string> args) {
     } else if (a == "--profile") profile = true;
     else if (a == "--quiet" || a == "-q") quiet = true;
     else if (a == "--no-cache") no_cache = true;
+    else if (a == "--allow-nonfinite") env.limits.allow_nonfinite = true;
+    else if (auto mp = option_value(as, i, "--max-image-pixels")) env.limits.max_image_pixels = parse_count(*mp, "--max-image-pixels");
     else return false;
     return true;
   });

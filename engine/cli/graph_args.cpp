@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "engine/cli/command.h"
+#include "engine/io/json_limits.h"
 #include "engine/graph/workflow.h"
 
 namespace vkf::cli {
@@ -17,9 +18,19 @@ std::optional<std::string> option_value(const std::vector<std::string>& args, si
   return std::nullopt;
 }
 
+uint64_t parse_count(const std::string& text, const std::string& option) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoull(text) == 0)
+    throw UsageError(option + " expects a positive integer, got '" + text + "'");
+  return std::stoull(text);
+}
+
 nlohmann::json parse_set_value(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return j.is_discarded() ? nlohmann::json(text) : j;
+  std::string why;
+  auto j = io::parse_json_limited(text, &why);
+  if (j) return *j;
+  if (why.find("nested") != std::string::npos) throw UsageError("--set value: " + why);
+  return nlohmann::json(text);
 }
 
 void apply_sets(graph::Graph& g, const std::vector<std::string>& sets, const graph::Registry& reg) {

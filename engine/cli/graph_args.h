@@ -1,5 +1,6 @@
 // Helpers shared by the graph commands (run, validate): option parsing, loading a graph file, --set.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,6 +16,9 @@ namespace vkf::cli {
 // Matches `--name VALUE` or `--name=VALUE` at args[i] (advancing i past VALUE); throws UsageError when
 // the value is missing.
 std::optional<std::string> option_value(const std::vector<std::string>& args, size_t& i, const std::string& name);
+
+// A positive integer option value (1..2^63); throws UsageError naming the option otherwise.
+uint64_t parse_count(const std::string& text, const std::string& option);
 
 // `--set` value: JSON when it parses (42, 7.5, true, "x", ["4", 0]), else the text itself.
 nlohmann::json parse_set_value(const std::string& text);

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "engine/io/safe_path.h"
+
 namespace vkf::graph {
 
 namespace {
@@ -146,8 +148,19 @@ std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& 
       return LiteralProblem{"value_bigger_than_max",
                             "Value " + num_text(v) + " bigger than max of " + spec.max.dump(), spec.name};
   }
+  if (spec.output_prefix && v.kind() == Value::Kind::String) {
+    if (auto why = io::path_problem(paths.output_dir, v.as_string(), io::PathAccess::Write))
+      return LiteralProblem{"value_not_allowed", "Saving image outside the output folder is not allowed.",
+                            spec.name + ": " + *why};
+  }
   if (spec.type == kCombo) {
     const std::string& name = v.as_string();
+    if (spec.files)
+      if (auto why = io::path_problem(spec.files->dir(paths), name, io::PathAccess::Read, paths.allow_absolute_inputs))
+        return LiteralProblem{"value_not_allowed", "Reading a file outside the " +
+                                  std::string(spec.files->dir(paths) == paths.input_dir ? "input" : "models") +
+                                  " folder is not allowed.",
+                              spec.name + ": " + *why};
     if (spec.files && std::filesystem::path(name).is_absolute()) {
       std::error_code ec;
       if (std::filesystem::is_regular_file(name, ec)) return std::nullopt;

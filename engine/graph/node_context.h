@@ -57,11 +57,18 @@ class Inputs {
 };
 
 // What one run offers all its nodes; owned by whoever calls Executor::run.
+// What a run refuses (io safety): checked before the work they guard.
+struct Limits {
+  uint64_t max_image_pixels = uint64_t(1) << 25;  // LoadImage: width*height from the header (33.5 MP)
+  bool allow_nonfinite = false;                   // NaN/Inf latents or images fail the node unless set
+};
+
 struct RunEnv {
   Paths paths;
   std::shared_ptr<Services> services = std::make_shared<Services>();
   const std::atomic<bool>* cancel = nullptr;  // set to true (e.g. from SIGINT) to stop between nodes
   EventCallback on_event;                     // may be empty
+  Limits limits;
   bool previews = false;                      // samplers attach a latent preview to their progress events
 };
 
@@ -73,6 +80,7 @@ class NodeContext {
   const std::string& node_id() const { return node_; }
   const std::string& class_type() const { return class_; }
   const Paths& paths() const { return env_.paths; }
+  const Limits& limits() const { return env_.limits; }
   const nlohmann::json& prompt() const { return prompt_; }                // ComfyUI's PNG "prompt" chunk
   const nlohmann::json& extra_pnginfo() const { return extra_pnginfo_; }  // null or {"workflow": ...}
   Services& services() const { return *env_.services; }

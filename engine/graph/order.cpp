@@ -1,7 +1,6 @@
 #include "engine/graph/order.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 
 namespace vkf::graph {
@@ -38,43 +37,62 @@ std::set<std::string> ancestors_of(const Graph& g, const std::vector<std::string
 
 std::vector<std::vector<std::string>> find_cycles(const Graph& g, const std::set<std::string>& subset,
                                                   const Registry& reg) {
-  // Tarjan's strongly connected components (recursive: graphs are at most a few thousand nodes).
+  // Tarjan's strongly connected components with an explicit stack: a chain of 10^5 nodes would overflow
+  // the call stack if recursive.
   std::map<std::string, int> index, low;
   std::set<std::string> on_stack;
   std::vector<std::string> stack;
   std::vector<std::vector<std::string>> cycles;
   int counter = 0;
-  std::function<void(const std::string&)> visit = [&](const std::string& v) {
+  struct Frame {
+    std::string v;
+    std::vector<std::string> next;  // linked nodes inside the subset
+    size_t pos = 0;
+    bool self_loop = false;
+  };
+  auto open = [&](const std::string& v) {
     index[v] = low[v] = counter++;
     stack.push_back(v);
     on_stack.insert(v);
-    bool self_loop = false;
+    Frame f{v, {}, 0, false};
     for (auto& [_, l] : node_links(g, *g.find(v), reg)) {
       if (!subset.count(l.node)) continue;
-      if (l.node == v) self_loop = true;
-      if (!index.count(l.node)) {
-        visit(l.node);
-        low[v] = std::min(low[v], low[l.node]);
-      } else if (on_stack.count(l.node)) {
-        low[v] = std::min(low[v], index[l.node]);
+      if (l.node == v) f.self_loop = true;
+      f.next.push_back(l.node);
+    }
+    return f;
+  };
+  std::vector<Frame> frames;
+  for (auto& n : g.nodes()) {
+    if (!subset.count(n.id) || index.count(n.id)) continue;
+    frames.push_back(open(n.id));
+    while (!frames.empty()) {
+      Frame& f = frames.back();
+      if (f.pos < f.next.size()) {
+        const std::string w = f.next[f.pos++];
+        if (!index.count(w)) frames.push_back(open(w));
+        else if (on_stack.count(w)) low[f.v] = std::min(low[f.v], index[w]);
+        continue;
+      }
+      const std::string v = f.v;
+      const bool self_loop = f.self_loop;
+      frames.pop_back();
+      if (!frames.empty()) low[frames.back().v] = std::min(low[frames.back().v], low[v]);
+      if (low[v] != index[v]) continue;
+      std::vector<std::string> comp;
+      std::string w;
+      do {
+        w = stack.back();
+        stack.pop_back();
+        on_stack.erase(w);
+        comp.push_back(w);
+      } while (w != v);
+      if (comp.size() > 1 || self_loop) {
+        std::sort(comp.begin(), comp.end(), id_less);
+        cycles.push_back(std::move(comp));
       }
     }
-    if (low[v] != index[v]) return;
-    std::vector<std::string> comp;
-    std::string w;
-    do {
-      w = stack.back();
-      stack.pop_back();
-      on_stack.erase(w);
-      comp.push_back(w);
-    } while (w != v);
-    if (comp.size() > 1 || self_loop) {
-      std::sort(comp.begin(), comp.end(), id_less);
-      cycles.push_back(std::move(comp));
-    }
-  };
-  for (auto& n : g.nodes())
-    if (subset.count(n.id) && !index.count(n.id)) visit(n.id);
+  }
   return cycles;
 }
 

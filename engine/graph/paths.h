@@ -10,6 +10,9 @@ struct Paths {
   std::filesystem::path output_dir = "output";
   std::filesystem::path input_dir = "input";
   std::filesystem::path temp_dir = std::filesystem::temp_directory_path() / "vkflow";
+  // File inputs (models, LoadImage) may name an absolute path: the CLI user does so on purpose. A server
+  // turns this off, so requests only reach files below the folders above (io/safe_path.h).
+  bool allow_absolute_inputs = true;
 };
 
 }  // namespace vkf::graph

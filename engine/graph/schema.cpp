@@ -109,6 +109,7 @@ NodeDef& NodeDef::input(std::string name, std::string link_type) {
 }
 
 NodeDef& NodeDef::tooltip(std::string text) { last("tooltip").tooltip = std::move(text); return *this; }
+NodeDef& NodeDef::output_prefix() { last("output_prefix").output_prefix = true; return *this; }
 NodeDef& NodeDef::optional() { last("optional").optional = true; return *this; }
 
 NodeDef& NodeDef::output(std::string type, std::string name, std::string tooltip) {

@@ -41,6 +41,7 @@ struct InputSpec {
   std::vector<std::string> options;                        // COMBO, fixed
   std::function<std::vector<std::string>()> options_fn;    // COMBO, evaluated at schema/validation time
   std::optional<FileSource> files;                         // COMBO of the files in a folder of `Paths`
+  bool output_prefix = false;  // STRING naming files written below Paths::output_dir (io/safe_path.h rules)
 
   bool is_widget() const;                    // a literal type (may still be fed by a link of the same type)
   // files->list(paths) for a file list, else options_fn() if set, else options.
@@ -82,6 +83,7 @@ class NodeDef {
   NodeDef& input_files(std::string name, FileSource source);
   NodeDef& input(std::string name, std::string link_type);  // MODEL, CLIP, LATENT, ..., or kAny
   NodeDef& tooltip(std::string text);  // on the last input
+  NodeDef& output_prefix();            // the last (STRING) input names files below the output folder
   NodeDef& optional();                 // the last input may be left out
 
   NodeDef& output(std::string type, std::string name = "", std::string tooltip = "");

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/io/json_limits.h"
 #include "engine/io/png_text.h"
 
 namespace vkf::graph {
@@ -282,10 +283,10 @@ Graph load_graph_file(const std::filesystem::path& file, PngPrefer prefer, const
     auto parse_chunk = [&](const char* key) -> nlohmann::json {
       auto it = chunks.find(key);
       if (it == chunks.end()) return nullptr;
-      auto j = nlohmann::json::parse(it->second, nullptr, false);
-      if (j.is_discarded())
-        throw ParseError(file.string() + ": the PNG's \"" + key + "\" text chunk is not valid JSON");
-      return j;
+      std::string why;
+      auto j = io::parse_json_limited(it->second, &why);
+      if (!j) throw ParseError(file.string() + ": the PNG's \"" + key + "\" text chunk: " + why);
+      return std::move(*j);
     };
     nlohmann::json prompt = parse_chunk("prompt"), wf = parse_chunk("workflow");
     if (prefer == PngPrefer::Workflow && is_workflow(wf)) return graph_from_workflow(wf, reg);
@@ -297,8 +298,10 @@ Graph load_graph_file(const std::filesystem::path& file, PngPrefer prefer, const
     if (is_workflow(wf)) return graph_from_workflow(wf, reg);
     throw ParseError(file.string() + ": the PNG holds no \"prompt\" or \"workflow\" text chunk (not made by vkflow or ComfyUI)");
   }
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !is_workflow(doc)) return Graph::parse(text, file.string());  // API format (or its error)
+  // Graph::parse reports syntax errors and too deep nesting with line and column.
+  auto parsed = io::parse_json_limited(text);
+  if (!parsed || !is_workflow(*parsed)) return Graph::parse(text, file.string());  // API format (or its error)
+  nlohmann::json doc = std::move(*parsed);
   try {
     return graph_from_workflow(doc, reg);
   } catch (const ParseError& e) {

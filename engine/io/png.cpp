@@ -1,13 +1,17 @@
 #include "engine/io/png.h"
 
+#include "engine/io/safe_path.h"
+
 #include <stb/stb_image.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <memory>
-#include <regex>
 #include <stdexcept>
 
 extern "C" unsigned char* stbi_write_png_to_mem(const unsigned char* pixels, int stride_bytes, int x, int y, int n,
@@ -21,7 +25,9 @@ DecodedImage load_image(const std::filesystem::path& file, uint64_t max_pixels) 
   int w = 0, h = 0, n = 0;
   if (!stbi_info(file.c_str(), &w, &h, &n)) throw std::runtime_error(file.string() + ": not a readable image (" + stbi_failure_reason() + ")");
   if (uint64_t(w) * uint64_t(h) > max_pixels)
-    throw std::runtime_error(file.string() + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " is too large");
+    throw std::runtime_error(file.string() + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " (" +
+                             std::to_string(uint64_t(w) * uint64_t(h)) + " pixels) exceeds the limit of " +
+                             std::to_string(max_pixels) + " pixels (--max-image-pixels)");
   std::unique_ptr<unsigned char, void (*)(void*)> data(stbi_load(file.c_str(), &w, &h, &n, 4), stbi_image_free);
   if (!data) throw std::runtime_error(file.string() + ": cannot decode image (" + stbi_failure_reason() + ")");
   DecodedImage img{w, h, n, std::vector<float>(size_t(w) * size_t(h) * 4)};
@@ -59,42 +65,77 @@ std::vector<uint8_t> encode_png(const std::vector<uint8_t>& pixels, int width, i
 std::filesystem::path save_numbered_png(const std::filesystem::path& dir, const std::string& prefix,
                                         const std::vector<uint8_t>& png) {
   namespace fs = std::filesystem;
-  fs::path full = dir / prefix;  // the prefix may contain subfolders, as in ComfyUI
+  // The prefix may contain sub-folders, as in ComfyUI, but never leave `dir` (symlinks resolved).
+  fs::path full = resolve_inside(dir, prefix, PathAccess::Write);
   fs::path folder = full.parent_path();
   std::string base = full.filename().string();
-  if (base.empty()) throw std::runtime_error("filename_prefix '" + prefix + "' has no file name");
+  if (base.empty() || base == ".") throw std::runtime_error("filename_prefix '" + prefix + "' has no file name");
   fs::create_directories(folder);
-  int counter = 1;
-  const std::regex pat("^" + std::regex_replace(base, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"(_(\d{5,})_\.png$)");
+  if (!is_within(dir, folder)) throw UnsafePathError("'" + prefix + "' is outside the folder " + dir.string());
+  // First free counter after the highest present (ComfyUI's rule); names with absurd counters are ignored.
+  long counter = 1;
+  const std::string head = base + "_", tail = "_.png";
   for (auto& e : fs::directory_iterator(folder)) {
-    std::smatch m;
     std::string name = e.path().filename().string();
-    if (std::regex_match(name, m, pat)) counter = std::max(counter, std::stoi(m[1]) + 1);
+    if (name.size() <= head.size() + tail.size() || name.compare(0, head.size(), head) != 0 ||
+        name.compare(name.size() - tail.size(), tail.size(), tail) != 0)
+      continue;
+    std::string digits = name.substr(head.size(), name.size() - head.size() - tail.size());
+    if (digits.size() < 5 || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    counter = std::max(counter, std::stol(digits) + 1);
   }
-  fs::path tmp = folder / ("." + base + ".tmp" + std::to_string(::getpid()));
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size()));
-    if (!f.flush()) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw std::runtime_error("cannot write " + tmp.string());
-    }
-  }
-  for (;; ++counter) {
+  fs::path tmp = write_temp_file(folder, base, png);
+  // link() creates the final name only if it does not exist, so concurrent writers (processes or
+  // threads) never overwrite each other, and the name appears with the complete file. Bounded: a folder
+  // cannot make this loop forever.
+  for (int attempt = 0; attempt < 100000 && counter <= 999999999; ++attempt, ++counter) {
     char num[32];
-    std::snprintf(num, sizeof num, "_%05d_.png", counter);
+    std::snprintf(num, sizeof num, "_%05ld_.png", counter);
     fs::path target = folder / (base + num);
     if (::link(tmp.c_str(), target.c_str()) == 0) {
       fs::remove(tmp);
       return target;
     }
     if (errno != EEXIST) {
+      int err = errno;
       std::error_code ec;
       fs::remove(tmp, ec);
-      throw std::runtime_error("cannot create " + target.string() + ": " + std::strerror(errno));
+      throw std::runtime_error("cannot create " + target.string() + ": " + std::strerror(err));
     }
   }
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  throw std::runtime_error("no free file name for prefix '" + prefix + "' in " + folder.string());
+}
+
+std::filesystem::path write_temp_file(const std::filesystem::path& folder, const std::string& base,
+                                      const std::vector<uint8_t>& bytes) {
+  static std::atomic<unsigned> seq{0};
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    std::filesystem::path tmp = folder / ("." + base + "." + std::to_string(::getpid()) + "." +
+                                          std::to_string(seq.fetch_add(1)) + ".tmp");
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      if (errno == EEXIST) continue;
+      throw std::runtime_error("cannot create " + tmp.string() + ": " + std::strerror(errno));
+    }
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) break;
+      done += size_t(w);
+    }
+    int err = done == bytes.size() ? 0 : errno;
+    if (!err && ::fsync(fd) != 0) err = errno;
+    ::close(fd);
+    if (err || done != bytes.size()) {
+      ::unlink(tmp.c_str());
+      throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(err ? err : EIO));
+    }
+    return tmp;
+  }
+  throw std::runtime_error("cannot create a temporary file in " + folder.string());
 }
 
 }  // namespace vkf::io

@@ -21,8 +21,13 @@ DecodedImage load_image(const std::filesystem::path& file, uint64_t max_pixels =
 std::vector<uint8_t> encode_png(const std::vector<uint8_t>& pixels, int width, int height, int channels,
                                 const std::vector<std::pair<std::string, std::string>>& text);
 
+// A new hidden file `.<base>.<pid>.<n>.tmp` in `folder` (created with O_EXCL) holding `bytes`, fsynced.
+std::filesystem::path write_temp_file(const std::filesystem::path& folder, const std::string& base,
+                                      const std::vector<uint8_t>& bytes);
+
 // Writes `<dir>/<prefix>_NNNNN_.png` with the first free counter (never overwrites: the final name is
 // created with link(), which fails if it exists). Returns the path. No partial file is ever visible.
+// Throws io::UnsafePathError when the prefix would leave `dir` (see safe_path.h).
 std::filesystem::path save_numbered_png(const std::filesystem::path& dir, const std::string& prefix,
                                         const std::vector<uint8_t>& png);
 

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "engine/io/half.h"
+#include "engine/io/json_limits.h"
 
 namespace vkf::io {
 
@@ -122,9 +123,9 @@ void SafeTensors::parse_header() {
   const uint64_t data_size = file.size() - data_offset_;
   nlohmann::json h;
   try {
-    h = nlohmann::json::parse(hb, hb + hn);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw SafeTensorsError(where() + "header is not valid JSON: " + e.what());
+    h = parse_json_checked(std::string_view(hb, hn), "header is not valid JSON");
+  } catch (const JsonError& e) {
+    throw SafeTensorsError(where() + e.what());
   }
   if (!h.is_object()) throw SafeTensorsError(where() + "header JSON is not an object");
 

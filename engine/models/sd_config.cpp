@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
+#include "engine/io/json_limits.h"
 #include "engine/io/safetensors.h"
 #include "engine/models/sd_config_detect.h"
 #include "engine/models/sd_layout.h"
@@ -328,9 +330,11 @@ std::optional<nlohmann::json> find_sidecar_config(const std::filesystem::path& c
   if (!f) throw ModelConfigError(p.string() + ": cannot open config file");
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(f);
-  } catch (const nlohmann::json::exception& e) {
-    throw ModelConfigError(p.filename().string() + ": invalid JSON: " + e.what());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    j = io::parse_json_checked(ss.str(), p.filename().string());
+  } catch (const io::JsonError& e) {
+    throw ModelConfigError(e.what());
   }
   if (!j.is_object()) throw ModelConfigError(p.filename().string() + ": config must be a JSON object");
   j["__source__"] = p.filename().string();

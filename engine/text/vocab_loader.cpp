@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "engine/io/json_limits.h"
 #include "engine/text/unicode.h"
 
 namespace vkf::text {
@@ -93,9 +94,9 @@ MergeList parse_merges(const std::string& text, const fs::path& file) {
 Vocab parse_vocab_json(const fs::path& file) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_text(file));
-  } catch (const nlohmann::json::exception& e) {
-    fail(file, std::string("invalid JSON: ") + e.what());
+    j = io::parse_json_checked(read_text(file), "vocabulary");
+  } catch (const io::JsonError& e) {
+    fail(file, e.what());
   }
   if (!j.is_object()) fail(file, "expected a JSON object {token: id}");
   Vocab vocab;

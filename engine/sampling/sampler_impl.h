@@ -29,6 +29,7 @@ class Run {
   const SamplerOptions& opt;
   std::vector<double> s;  // the sigmas as double (what ComfyUI's float64-exact code sees)
   Shape shape;
+  const SamplerDesc* desc = nullptr;  // the registered sampler being run (set by run_sampler)
 
   vk::Recorder& rec() { return env.rec; }
   const ModelSampling& ms() const { return env.ms; }
@@ -142,10 +143,12 @@ inline std::vector<double> offset_first_sigma(const Run& r) {
 // Solves A x = b (small, dense) by Gaussian elimination with partial pivoting, like torch.linalg.solve's LU.
 std::vector<double> solve_linear(std::vector<std::vector<double>> A, std::vector<double> b);
 
-// Registration tables of the implementation files (name -> function).
+// Registration tables of the implementation files: name, function, declared properties.
+enum SamplerProps : unsigned { kOde = 0, kUncond = 1, kDiscardPenultimate = 2, kNoise = 4 };
 struct SamplerEntry {
   const char* name;
   SamplerFn fn;
+  unsigned props;
 };
 std::vector<SamplerEntry> euler_family();      // samplers_euler.cpp
 std::vector<SamplerEntry> dpmpp_family();      // samplers_dpmpp.cpp

@@ -160,16 +160,16 @@ Tensor sample_dpmpp_3m_sde(Run& r, Tensor x) {
 }  // namespace
 
 std::vector<SamplerEntry> dpmpp_family() {
-  return {{"dpmpp_2s_ancestral", sample_dpmpp_2s_ancestral},
-          {"dpmpp_sde", sample_dpmpp_sde},
-          {"dpmpp_sde_gpu", sample_dpmpp_sde},
-          {"dpmpp_2m", sample_dpmpp_2m},
-          {"dpmpp_2m_sde", sample_dpmpp_2m_sde},
-          {"dpmpp_2m_sde_gpu", sample_dpmpp_2m_sde},
-          {"dpmpp_2m_sde_heun", sample_dpmpp_2m_sde_heun},
-          {"dpmpp_2m_sde_heun_gpu", sample_dpmpp_2m_sde_heun},
-          {"dpmpp_3m_sde", sample_dpmpp_3m_sde},
-          {"dpmpp_3m_sde_gpu", sample_dpmpp_3m_sde}};
+  return {{"dpmpp_2s_ancestral", sample_dpmpp_2s_ancestral, kNoise},
+          {"dpmpp_sde", sample_dpmpp_sde, kNoise},
+          {"dpmpp_sde_gpu", sample_dpmpp_sde, kNoise},
+          {"dpmpp_2m", sample_dpmpp_2m, kOde},
+          {"dpmpp_2m_sde", sample_dpmpp_2m_sde, kNoise},
+          {"dpmpp_2m_sde_gpu", sample_dpmpp_2m_sde, kNoise},
+          {"dpmpp_2m_sde_heun", sample_dpmpp_2m_sde_heun, kNoise},
+          {"dpmpp_2m_sde_heun_gpu", sample_dpmpp_2m_sde_heun, kNoise},
+          {"dpmpp_3m_sde", sample_dpmpp_3m_sde, kNoise},
+          {"dpmpp_3m_sde_gpu", sample_dpmpp_3m_sde, kNoise}};
 }
 
 }  // namespace vkf::sampling::detail

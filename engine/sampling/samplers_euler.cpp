@@ -141,9 +141,14 @@ Tensor sample_lms(Run& r, Tensor x) {
 }  // namespace
 
 std::vector<SamplerEntry> euler_family() {
-  return {{"euler", sample_euler},   {"ddim", sample_euler},   {"euler_ancestral", sample_euler_ancestral},
-          {"heun", sample_heun},     {"heunpp2", sample_heunpp2}, {"dpm_2", sample_dpm_2},
-          {"dpm_2_ancestral", sample_dpm_2_ancestral}, {"lms", sample_lms}};
+  return {{"euler", sample_euler, kOde},
+          {"euler_ancestral", sample_euler_ancestral, kNoise},
+          {"heun", sample_heun, kOde},
+          {"heunpp2", sample_heunpp2, kOde},
+          {"dpm_2", sample_dpm_2, kDiscardPenultimate},
+          {"dpm_2_ancestral", sample_dpm_2_ancestral, kDiscardPenultimate | kNoise},
+          {"lms", sample_lms, kOde},
+          {"ddim", sample_euler, kOde}};  // ComfyUI's ddim is euler
 }
 
 }  // namespace vkf::sampling::detail

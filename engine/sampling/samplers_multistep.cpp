@@ -250,18 +250,18 @@ Tensor sample_ddpm(Run& r, Tensor x) {
 }  // namespace
 
 std::vector<SamplerEntry> multistep_family() {
-  return {{"ipndm", sample_ipndm},
-          {"ipndm_v", sample_ipndm_v},
-          {"deis", sample_deis},
-          {"res_multistep", sample_res_multistep},
-          {"res_multistep_cfg_pp", sample_res_multistep_cfg_pp},
-          {"res_multistep_ancestral", sample_res_multistep_ancestral},
-          {"res_multistep_ancestral_cfg_pp", sample_res_multistep_ancestral_cfg_pp},
-          {"gradient_estimation", sample_gradient_estimation},
-          {"gradient_estimation_cfg_pp", sample_gradient_estimation_cfg_pp},
-          {"er_sde", sample_er_sde},
-          {"lcm", sample_lcm},
-          {"ddpm", sample_ddpm}};
+  return {{"ipndm", sample_ipndm, kOde},
+          {"ipndm_v", sample_ipndm_v, kOde},
+          {"deis", sample_deis, kOde},
+          {"res_multistep", sample_res_multistep, kOde},
+          {"res_multistep_cfg_pp", sample_res_multistep_cfg_pp, kUncond},
+          {"res_multistep_ancestral", sample_res_multistep_ancestral, kNoise},
+          {"res_multistep_ancestral_cfg_pp", sample_res_multistep_ancestral_cfg_pp, kUncond | kNoise},
+          {"gradient_estimation", sample_gradient_estimation, kOde},
+          {"gradient_estimation_cfg_pp", sample_gradient_estimation_cfg_pp, kUncond},
+          {"er_sde", sample_er_sde, kNoise},
+          {"lcm", sample_lcm, kNoise},
+          {"ddpm", sample_ddpm, kNoise}};
 }
 
 }  // namespace vkf::sampling::detail

@@ -1,7 +1,9 @@
 #include "engine/sampling/sampler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include "engine/ops/lincomb.h"
 #include "engine/sampling/sampler_impl.h"
@@ -147,18 +149,23 @@ std::vector<double> solve_linear(std::vector<std::vector<double>> A, std::vector
 SamplerRegistry& sampler_registry() {
   static SamplerRegistry* r = [] {
     static SamplerRegistry reg("sampler");
-    // Family order; within a family ComfyUI's KSAMPLER_NAMES order.
+    std::vector<detail::SamplerEntry> all;
     for (auto fam : {detail::euler_family, detail::cfgpp_family, detail::dpm_solver_family, detail::dpmpp_family,
                      detail::exp_family, detail::multistep_family, detail::sa_solver_family, detail::unipc_family})
-      for (const auto& e : fam()) {
-        SamplerDesc d;
-        d.name = d.display_name = e.name;
-        d.needs_uncond = e.props & detail::kUncond;
-        d.discards_penultimate = e.props & detail::kDiscardPenultimate;
-        d.stochastic = e.props & detail::kNoise;
-        d.run = e.fn;
-        reg.add(std::move(d));
-      }
+      for (const auto& e : fam()) all.push_back(e);
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.rank < b.rank; });
+    for (size_t i = 0; i < all.size(); ++i) {
+      const auto& e = all[i];
+      if (e.rank != int(i)) throw std::logic_error(std::string("built-in sampler ranks are not 0..n-1 at ") + e.name);
+      SamplerDesc d;
+      d.name = d.display_name = e.name;
+      d.needs_uncond = e.props & detail::kUncond;
+      d.discards_penultimate = e.props & detail::kDiscardPenultimate;
+      d.stochastic = e.props & detail::kNoise;
+      d.run = e.fn;
+      validate_sampler_desc(d);
+      reg.add(std::move(d));
+    }
     return &reg;
   }();
   return *r;

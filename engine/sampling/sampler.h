@@ -16,10 +16,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "engine/sampling/model_sampling.h"
 #include "engine/sampling/named_registry.h"
@@ -119,6 +118,9 @@ struct SamplerEnv {
   // denoised prediction. Runs after the step's submit, so tensors may be downloaded here.
   std::function<void(int step, int total, const Tensor& x, const Tensor& denoised)> callback;
   const std::atomic<bool>* cancel = nullptr;
+  // Optional: throws the run's own cancellation exception once the run is cancelled (nodes:
+  // graph::Interrupted). Plugin samplers poll it on every host call, so cancel stops them within a step.
+  std::function<void()> check_cancel;
 };
 
 // Sampler parameters ComfyUI exposes through its custom-sampler nodes. Unset fields take each sampler's

@@ -38,7 +38,7 @@ NodeRegistrar ddim_inversion(
         .input("positive", "CONDITIONING")
         .input("latent_image", "LATENT")
         .input_int("steps", 50, 1, 1000)
-        .input_combo("scheduler", sampling::scheduler_names(), "normal")
+        .input_combo("scheduler", sampling::scheduler_names, "normal")
         .output("LATENT")
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
           const auto& m = in.get<Model>("model");

@@ -34,8 +34,8 @@ Outputs latent_out(const Tensor& t) { return {make_value("LATENT", Latent{t, std
 NodeDef& ksampler_inputs(NodeDef& d) {
   return d.input_int("steps", 20, 1, kMaxSteps)
       .input_float("cfg", 8.0, 0.0, 100.0, 0.1)
-      .input_combo("sampler_name", sampling::sampler_names(), "euler")
-      .input_combo("scheduler", sampling::scheduler_names(), "normal")
+      .input_combo("sampler_name", sampling::sampler_names, "euler")
+      .input_combo("scheduler", sampling::scheduler_names, "normal")
       .input("positive", "CONDITIONING")
       .input("negative", "CONDITIONING")
       .input("latent_image", "LATENT");
@@ -117,7 +117,7 @@ NodeRegistrar sampler_custom_advanced(
 
 NodeRegistrar ksampler_select(NodeDef("KSamplerSelect")
                                   .category("sampling/custom_sampling/samplers")
-                                  .input_combo("sampler_name", sampling::sampler_names(), "euler")
+                                  .input_combo("sampler_name", sampling::sampler_names, "euler")
                                   .output("SAMPLER")
                                   .execute([](NodeContext&, const Inputs& in) -> Outputs {
                                     return {make_value("SAMPLER", SamplerValue{in.get_string("sampler_name"), {}})};
@@ -128,7 +128,7 @@ Outputs sigmas_out(std::vector<float> s) { return {make_value("SIGMAS", SigmasVa
 NodeRegistrar basic_scheduler(NodeDef("BasicScheduler")
                                   .category("sampling/custom_sampling/schedulers")
                                   .input("model", "MODEL")
-                                  .input_combo("scheduler", sampling::scheduler_names(), "normal")
+                                  .input_combo("scheduler", sampling::scheduler_names, "normal")
                                   .input_int("steps", 20, 1, kMaxSteps)
                                   .input_float("denoise", 1.0, 0.0, 1.0, 0.01)
                                   .output("SIGMAS")

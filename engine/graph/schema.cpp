@@ -93,8 +93,11 @@ NodeDef& NodeDef::input_combo(std::string name, std::vector<std::string> options
   return *this;
 }
 
-NodeDef& NodeDef::input_combo(std::string name, std::function<std::vector<std::string>()> options_fn) {
-  add(std::move(name), kCombo).options_fn = std::move(options_fn);
+NodeDef& NodeDef::input_combo(std::string name, std::function<std::vector<std::string>()> options_fn,
+                              std::string def) {
+  auto& s = add(std::move(name), kCombo);
+  s.options_fn = std::move(options_fn);
+  if (!def.empty()) s.default_value = std::move(def);
   return *this;
 }
 

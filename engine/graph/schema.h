@@ -78,7 +78,8 @@ class NodeDef {
   NodeDef& input_string(std::string name, std::string def = "", bool multiline = false);
   NodeDef& input_bool(std::string name, bool def);
   NodeDef& input_combo(std::string name, std::vector<std::string> options, std::string def = "");
-  NodeDef& input_combo(std::string name, std::function<std::vector<std::string>()> options_fn);
+  // Options listed when asked (e.g. the registered samplers); `def` is the default when not empty.
+  NodeDef& input_combo(std::string name, std::function<std::vector<std::string>()> options_fn, std::string def = "");
   // A COMBO of the files in a folder of the run, e.g. .input_files("ckpt_name", FileSource::models("checkpoints")).
   NodeDef& input_files(std::string name, FileSource source);
   NodeDef& input(std::string name, std::string link_type);  // MODEL, CLIP, LATENT, ..., or kAny

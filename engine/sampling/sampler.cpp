@@ -1,8 +1,9 @@
 #include "engine/sampling/sampler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
-#include <map>
+#include <stdexcept>
 
 #include "engine/ops/lincomb.h"
 #include "engine/sampling/sampler_impl.h"
@@ -144,57 +145,74 @@ std::vector<double> solve_linear(std::vector<std::vector<double>> A, std::vector
 }  // namespace detail
 
 // ---- registry ----
-namespace {
 
-struct Registry {
-  std::map<std::string, detail::SamplerFn, std::less<>> fns;
-  Registry() {
-    for (auto fam : {detail::euler_family, detail::dpmpp_family, detail::multistep_family, detail::exp_family,
-                     detail::sa_solver_family, detail::unipc_family, detail::cfgpp_family,
-                     detail::dpm_solver_family})
-      for (const auto& e : fam()) fns.emplace(e.name, e.fn);
+SamplerRegistry& sampler_registry() {
+  static SamplerRegistry* r = [] {
+    static SamplerRegistry reg("sampler");
+    std::vector<detail::SamplerEntry> all;
+    for (auto fam : {detail::euler_family, detail::cfgpp_family, detail::dpm_solver_family, detail::dpmpp_family,
+                     detail::exp_family, detail::multistep_family, detail::sa_solver_family, detail::unipc_family})
+      for (const auto& e : fam()) all.push_back(e);
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.rank < b.rank; });
+    for (size_t i = 0; i < all.size(); ++i) {
+      const auto& e = all[i];
+      if (e.rank != int(i)) throw std::logic_error(std::string("built-in sampler ranks are not 0..n-1 at ") + e.name);
+      SamplerDesc d;
+      d.name = d.display_name = e.name;
+      d.needs_uncond = e.props & detail::kUncond;
+      d.discards_penultimate = e.props & detail::kDiscardPenultimate;
+      d.stochastic = e.props & detail::kNoise;
+      d.run = e.fn;
+      validate_sampler_desc(d);
+      reg.add(std::move(d));
+    }
+    return &reg;
+  }();
+  return *r;
+}
+
+void validate_sampler_desc(const SamplerDesc& d) {
+  const std::string who = "sampler '" + d.name + "'";
+  if (!is_valid_registry_name(d.name)) throw SamplingError(who + ": invalid name (1-64 of A-Z a-z 0-9 _ . -)");
+  if (!d.run) throw SamplingError(who + ": no sample function");
+  for (size_t i = 0; i < d.params.size(); ++i) {
+    const SamplerParam& p = d.params[i];
+    if (!is_valid_registry_name(p.name) || p.name.find_first_of(".-") != std::string::npos)
+      throw SamplingError(who + ": parameter " + std::to_string(i) + " has an invalid name '" + p.name + "'");
+    for (size_t k = 0; k < i; ++k)
+      if (d.params[k].name == p.name) throw SamplingError(who + ": parameter '" + p.name + "' declared twice");
+    if (!std::isfinite(p.def) || !std::isfinite(p.min) || !std::isfinite(p.max) || !std::isfinite(p.step) ||
+        p.min > p.max || p.def < p.min || p.def > p.max || p.step < 0.0)
+      throw SamplingError(who + ": parameter '" + p.name + "' needs finite min <= default <= max and step >= 0");
+    if (p.type != SamplerParam::Type::Float && (p.def != std::floor(p.def) || p.min != std::floor(p.min) ||
+                                               p.max != std::floor(p.max)))
+      throw SamplingError(who + ": integer/boolean parameter '" + p.name + "' has a fractional bound");
   }
-};
-const Registry& registry() {
-  static const Registry r;
-  return r;
 }
 
-std::string names_list() {
-  std::string s;
-  for (const auto& n : sampler_names()) s += (s.empty() ? "" : ", ") + n;
-  return s;
+double sampler_param(const SamplerDesc& d, const SamplerOptions& opt, std::string_view name) {
+  for (const auto& p : d.params)
+    if (p.name == name) {
+      auto it = opt.params.find(name);
+      return it == opt.params.end() ? p.def : it->second;
+    }
+  throw SamplingError("sampler '" + d.name + "' declares no parameter '" + std::string(name) + "'");
 }
 
-}  // namespace
+std::vector<std::string> sampler_names() { return sampler_registry().names(); }
 
-const std::vector<std::string>& sampler_names() {
-  static const std::vector<std::string> names = {
-      "euler", "euler_cfg_pp", "euler_ancestral", "euler_ancestral_cfg_pp", "heun", "heunpp2", "exp_heun_2_x0",
-      "exp_heun_2_x0_sde", "dpm_2", "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral",
-      "dpmpp_2s_ancestral_cfg_pp", "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_cfg_pp", "dpmpp_2m_sde",
-      "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm",
-      "lcm", "ipndm", "ipndm_v", "deis", "res_multistep", "res_multistep_cfg_pp", "res_multistep_ancestral",
-      "res_multistep_ancestral_cfg_pp", "gradient_estimation", "gradient_estimation_cfg_pp", "er_sde", "seeds_2",
-      "seeds_3", "sa_solver", "sa_solver_pece", "ddim", "uni_pc", "uni_pc_bh2"};
-  return names;
-}
-
-bool is_sampler_name(std::string_view name) {
-  const auto& n = sampler_names();
-  return std::find(n.begin(), n.end(), name) != n.end();
-}
+bool is_sampler_name(std::string_view name) { return sampler_registry().find(name) != nullptr; }
 
 bool sampler_needs_uncond(std::string_view name) {
-  constexpr std::string_view suffix = "_cfg_pp";
-  return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  auto d = sampler_registry().find(name);
+  return d && d->needs_uncond;
 }
 
 Tensor run_sampler(std::string_view name, SamplerEnv& env, Tensor x_init, const std::vector<float>& sigmas,
                    const SamplerOptions& opt) {
-  auto it = registry().fns.find(name);
-  if (it == registry().fns.end() || !is_sampler_name(name))
-    throw SamplingError("unknown sampler '" + std::string(name) + "' (valid: " + names_list() + ")");
+  const auto desc = sampler_registry().find(name);
+  if (!desc)
+    throw SamplingError("unknown sampler '" + std::string(name) + "' (valid: " + sampler_registry().names_list() + ")");
   if (!x_init.defined()) throw SamplingError("sampler '" + std::string(name) + "': no initial latent");
   if (x_init.dtype() != DType::F32)
     throw SamplingError("sampler '" + std::string(name) + "': the latent must be F32, got " +
@@ -205,7 +223,8 @@ Tensor run_sampler(std::string_view name, SamplerEnv& env, Tensor x_init, const 
       throw SamplingError("sampler '" + std::string(name) + "': invalid sigma " + std::to_string(s));
   if (sigmas.size() <= 1) return x_init;  // no steps: ComfyUI returns the input unchanged
   detail::Run run(std::string(name), env, sigmas, opt, x_init.shape());
-  Tensor out = it->second(run, std::move(x_init));
+  run.desc = desc.get();
+  Tensor out = desc->run(run, std::move(x_init));
   env.rec.submit();  // e.g. uni_pc's final rescale is recorded after its last step
   return out;
 }

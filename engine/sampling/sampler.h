@@ -16,9 +16,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <map>
+#include <memory>
 #include <vector>
 
 #include "engine/sampling/model_sampling.h"
+#include "engine/sampling/named_registry.h"
 #include "engine/sampling/torch_rng.h"
 #include "engine/tensor/tensor.h"
 #include "engine/vk/recorder.h"
@@ -115,6 +118,9 @@ struct SamplerEnv {
   // denoised prediction. Runs after the step's submit, so tensors may be downloaded here.
   std::function<void(int step, int total, const Tensor& x, const Tensor& denoised)> callback;
   const std::atomic<bool>* cancel = nullptr;
+  // Optional: throws the run's own cancellation exception once the run is cancelled (nodes:
+  // graph::Interrupted). Plugin samplers poll it on every host call, so cancel stops them within a step.
+  std::function<void()> check_cancel;
 };
 
 // Sampler parameters ComfyUI exposes through its custom-sampler nodes. Unset fields take each sampler's
@@ -129,17 +135,51 @@ struct SamplerOptions {
   int adaptive_order = 3;
   double rtol = 0.05, atol = 0.0078, h_init = 0.05, pcoeff = 0.0, icoeff = 1.0, dcoeff = 0.0;
   double accept_safety = 0.81;
+  // Values of a sampler's declared parameters (SamplerDesc::params) by name; missing ones take the
+  // declared default.
+  std::map<std::string, double, std::less<>> params;
 };
 
-// KSAMPLER_NAMES followed by ddim, uni_pc, uni_pc_bh2 (ComfyUI's SAMPLER_NAMES order).
-const std::vector<std::string>& sampler_names();
+namespace detail {
+class Run;
+}
+
+// A parameter a sampler declares: it becomes an input of the sampler's own node (FLOAT, INT or BOOLEAN).
+struct SamplerParam {
+  enum class Type { Float, Int, Bool };
+  std::string name, tooltip;
+  Type type = Type::Float;
+  double def = 0.0, min = 0.0, max = 1.0, step = 0.01;
+};
+
+// One registered sampler. Its properties are declared, never derived from the name.
+struct SamplerDesc {
+  std::string name, display_name, description;
+  std::string origin = "built-in";  // "built-in" or "plugin <file>"
+  bool needs_uncond = false;          // CFG++: the DenoiseFn must fill Denoised::uncond
+  bool discards_penultimate = false;  // KSampler computes steps+1 sigmas and drops sigmas[-2]
+  bool stochastic = false;            // may draw from the noise source (SDE / ancestral)
+  std::vector<SamplerParam> params;
+  // Runs from x_init over run.s (at least two sigmas), returns the final state.
+  std::function<Tensor(detail::Run& run, Tensor x_init)> run;
+};
+using SamplerRegistry = NamedRegistry<SamplerDesc>;
+// The process-wide sampler registry; the built-ins are registered on first use through add().
+SamplerRegistry& sampler_registry();
+// Checks what add() cannot: a run function, param names/ranges. Throws SamplingError naming the problem.
+void validate_sampler_desc(const SamplerDesc& d);
+// Value of declared parameter `name` in `opt` (its default when unset).
+double sampler_param(const SamplerDesc& d, const SamplerOptions& opt, std::string_view name);
+
+// The registered samplers in registration order (built-ins first), at the time of the call.
+std::vector<std::string> sampler_names();
 bool is_sampler_name(std::string_view name);
-// CFG++ samplers (*_cfg_pp): the DenoiseFn must fill Denoised::uncond.
+// The registered sampler's needs_uncond (false when unknown).
 bool sampler_needs_uncond(std::string_view name);
 
 // Runs sampler `name` from x_init (what ComfyUI's sampler function receives, i.e. after noise_scaling)
 // over `sigmas` (descending, usually ending in 0) and returns the final state (before
-// inverse_noise_scaling). x_init must be F32. Unknown names throw SamplingError listing the valid ones.
+// inverse_noise_scaling). x_init must be F32. Unknown names throw SamplingError listing the registered ones.
 Tensor run_sampler(std::string_view name, SamplerEnv& env, Tensor x_init, const std::vector<float>& sigmas,
                    const SamplerOptions& opt = {});
 

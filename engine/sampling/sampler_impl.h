@@ -29,6 +29,7 @@ class Run {
   const SamplerOptions& opt;
   std::vector<double> s;  // the sigmas as double (what ComfyUI's float64-exact code sees)
   Shape shape;
+  const SamplerDesc* desc = nullptr;  // the registered sampler being run (set by run_sampler)
 
   vk::Recorder& rec() { return env.rec; }
   const ModelSampling& ms() const { return env.ms; }
@@ -142,10 +143,15 @@ inline std::vector<double> offset_first_sigma(const Run& r) {
 // Solves A x = b (small, dense) by Gaussian elimination with partial pivoting, like torch.linalg.solve's LU.
 std::vector<double> solve_linear(std::vector<std::vector<double>> A, std::vector<double> b);
 
-// Registration tables of the implementation files (name -> function).
+// Registration tables of the implementation files: declared properties per sampler. `rank` is the
+// sampler's position in ComfyUI's SAMPLER_NAMES (KSAMPLER_NAMES + ddim, uni_pc, uni_pc_bh2): the built-ins
+// register in that order, so combos list them as ComfyUI does; ranks must be 0..n-1, each once.
+enum SamplerProps : unsigned { kOde = 0, kUncond = 1, kDiscardPenultimate = 2, kNoise = 4 };
 struct SamplerEntry {
+  int rank;
   const char* name;
   SamplerFn fn;
+  unsigned props;
 };
 std::vector<SamplerEntry> euler_family();      // samplers_euler.cpp
 std::vector<SamplerEntry> dpmpp_family();      // samplers_dpmpp.cpp

@@ -65,10 +65,10 @@ Tensor sample_dpmpp_2m_cfg_pp(Run& r, Tensor x) {
 }  // namespace
 
 std::vector<SamplerEntry> cfgpp_family() {
-  return {{"euler_cfg_pp", sample_euler_cfg_pp},
-          {"euler_ancestral_cfg_pp", sample_euler_ancestral_cfg_pp},
-          {"dpmpp_2s_ancestral_cfg_pp", sample_dpmpp_2s_ancestral_cfg_pp},
-          {"dpmpp_2m_cfg_pp", sample_dpmpp_2m_cfg_pp}};
+  return {{1, "euler_cfg_pp", sample_euler_cfg_pp, kUncond},
+          {3, "euler_ancestral_cfg_pp", sample_euler_ancestral_cfg_pp, kUncond | kNoise},
+          {14, "dpmpp_2s_ancestral_cfg_pp", sample_dpmpp_2s_ancestral_cfg_pp, kUncond | kNoise},
+          {18, "dpmpp_2m_cfg_pp", sample_dpmpp_2m_cfg_pp, kUncond}};
 }
 
 }  // namespace vkf::sampling::detail

@@ -202,7 +202,7 @@ Tensor sample_dpm_adaptive(Run& r, Tensor x) {
 }  // namespace
 
 std::vector<SamplerEntry> dpm_solver_family() {
-  return {{"dpm_fast", sample_dpm_fast}, {"dpm_adaptive", sample_dpm_adaptive}};
+  return {{11, "dpm_fast", sample_dpm_fast, kNoise}, {12, "dpm_adaptive", sample_dpm_adaptive, kNoise}};
 }
 
 }  // namespace vkf::sampling::detail

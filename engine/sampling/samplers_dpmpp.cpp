@@ -160,16 +160,16 @@ Tensor sample_dpmpp_3m_sde(Run& r, Tensor x) {
 }  // namespace
 
 std::vector<SamplerEntry> dpmpp_family() {
-  return {{"dpmpp_2s_ancestral", sample_dpmpp_2s_ancestral},
-          {"dpmpp_sde", sample_dpmpp_sde},
-          {"dpmpp_sde_gpu", sample_dpmpp_sde},
-          {"dpmpp_2m", sample_dpmpp_2m},
-          {"dpmpp_2m_sde", sample_dpmpp_2m_sde},
-          {"dpmpp_2m_sde_gpu", sample_dpmpp_2m_sde},
-          {"dpmpp_2m_sde_heun", sample_dpmpp_2m_sde_heun},
-          {"dpmpp_2m_sde_heun_gpu", sample_dpmpp_2m_sde_heun},
-          {"dpmpp_3m_sde", sample_dpmpp_3m_sde},
-          {"dpmpp_3m_sde_gpu", sample_dpmpp_3m_sde}};
+  return {{13, "dpmpp_2s_ancestral", sample_dpmpp_2s_ancestral, kNoise},
+          {15, "dpmpp_sde", sample_dpmpp_sde, kNoise},
+          {16, "dpmpp_sde_gpu", sample_dpmpp_sde, kNoise},
+          {17, "dpmpp_2m", sample_dpmpp_2m, kOde},
+          {19, "dpmpp_2m_sde", sample_dpmpp_2m_sde, kNoise},
+          {20, "dpmpp_2m_sde_gpu", sample_dpmpp_2m_sde, kNoise},
+          {21, "dpmpp_2m_sde_heun", sample_dpmpp_2m_sde_heun, kNoise},
+          {22, "dpmpp_2m_sde_heun_gpu", sample_dpmpp_2m_sde_heun, kNoise},
+          {23, "dpmpp_3m_sde", sample_dpmpp_3m_sde, kNoise},
+          {24, "dpmpp_3m_sde_gpu", sample_dpmpp_3m_sde, kNoise}};
 }
 
 }  // namespace vkf::sampling::detail

@@ -141,9 +141,14 @@ Tensor sample_lms(Run& r, Tensor x) {
 }  // namespace
 
 std::vector<SamplerEntry> euler_family() {
-  return {{"euler", sample_euler},   {"ddim", sample_euler},   {"euler_ancestral", sample_euler_ancestral},
-          {"heun", sample_heun},     {"heunpp2", sample_heunpp2}, {"dpm_2", sample_dpm_2},
-          {"dpm_2_ancestral", sample_dpm_2_ancestral}, {"lms", sample_lms}};
+  return {{0, "euler", sample_euler, kOde},
+          {2, "euler_ancestral", sample_euler_ancestral, kNoise},
+          {4, "heun", sample_heun, kOde},
+          {5, "heunpp2", sample_heunpp2, kOde},
+          {8, "dpm_2", sample_dpm_2, kDiscardPenultimate},
+          {9, "dpm_2_ancestral", sample_dpm_2_ancestral, kDiscardPenultimate | kNoise},
+          {10, "lms", sample_lms, kOde},
+          {41, "ddim", sample_euler, kOde}};  // ComfyUI's ddim is euler
 }
 
 }  // namespace vkf::sampling::detail

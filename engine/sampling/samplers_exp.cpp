@@ -111,10 +111,10 @@ Tensor sample_seeds_3(Run& r, Tensor x) {
 }  // namespace
 
 std::vector<SamplerEntry> exp_family() {
-  return {{"seeds_2", sample_seeds_2},
-          {"seeds_3", sample_seeds_3},
-          {"exp_heun_2_x0", sample_exp_heun_2_x0},
-          {"exp_heun_2_x0_sde", sample_exp_heun_2_x0_sde}};
+  return {{37, "seeds_2", sample_seeds_2, kNoise},
+          {38, "seeds_3", sample_seeds_3, kNoise},
+          {6, "exp_heun_2_x0", sample_exp_heun_2_x0, kOde},
+          {7, "exp_heun_2_x0_sde", sample_exp_heun_2_x0_sde, kNoise}};
 }
 
 }  // namespace vkf::sampling::detail

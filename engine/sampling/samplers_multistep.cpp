@@ -250,18 +250,18 @@ Tensor sample_ddpm(Run& r, Tensor x) {
 }  // namespace
 
 std::vector<SamplerEntry> multistep_family() {
-  return {{"ipndm", sample_ipndm},
-          {"ipndm_v", sample_ipndm_v},
-          {"deis", sample_deis},
-          {"res_multistep", sample_res_multistep},
-          {"res_multistep_cfg_pp", sample_res_multistep_cfg_pp},
-          {"res_multistep_ancestral", sample_res_multistep_ancestral},
-          {"res_multistep_ancestral_cfg_pp", sample_res_multistep_ancestral_cfg_pp},
-          {"gradient_estimation", sample_gradient_estimation},
-          {"gradient_estimation_cfg_pp", sample_gradient_estimation_cfg_pp},
-          {"er_sde", sample_er_sde},
-          {"lcm", sample_lcm},
-          {"ddpm", sample_ddpm}};
+  return {{27, "ipndm", sample_ipndm, kOde},
+          {28, "ipndm_v", sample_ipndm_v, kOde},
+          {29, "deis", sample_deis, kOde},
+          {30, "res_multistep", sample_res_multistep, kOde},
+          {31, "res_multistep_cfg_pp", sample_res_multistep_cfg_pp, kUncond},
+          {32, "res_multistep_ancestral", sample_res_multistep_ancestral, kNoise},
+          {33, "res_multistep_ancestral_cfg_pp", sample_res_multistep_ancestral_cfg_pp, kUncond | kNoise},
+          {34, "gradient_estimation", sample_gradient_estimation, kOde},
+          {35, "gradient_estimation_cfg_pp", sample_gradient_estimation_cfg_pp, kUncond},
+          {36, "er_sde", sample_er_sde, kNoise},
+          {26, "lcm", sample_lcm, kNoise},
+          {25, "ddpm", sample_ddpm, kNoise}};
 }
 
 }  // namespace vkf::sampling::detail

@@ -106,7 +106,7 @@ Tensor sample_sa_solver_pece(Run& r, Tensor x) { return sa_solver(r, std::move(x
 }  // namespace
 
 std::vector<SamplerEntry> sa_solver_family() {
-  return {{"sa_solver", sample_sa_solver}, {"sa_solver_pece", sample_sa_solver_pece}};
+  return {{39, "sa_solver", sample_sa_solver, kNoise}, {40, "sa_solver_pece", sample_sa_solver_pece, kNoise}};
 }
 
 }  // namespace vkf::sampling::detail

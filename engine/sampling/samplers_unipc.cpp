@@ -141,6 +141,6 @@ Tensor sample_uni_pc_bh2(Run& r, Tensor x) { return unipc(r, std::move(x), true)
 
 }  // namespace
 
-std::vector<SamplerEntry> unipc_family() { return {{"uni_pc", sample_uni_pc}, {"uni_pc_bh2", sample_uni_pc_bh2}}; }
+std::vector<SamplerEntry> unipc_family() { return {{42, "uni_pc", sample_uni_pc, kDiscardPenultimate}, {43, "uni_pc_bh2", sample_uni_pc_bh2, kDiscardPenultimate}}; }
 
 }  // namespace vkf::sampling::detail

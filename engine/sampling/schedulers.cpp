@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/sampling/beta_dist.h"
+#include "engine/sampling/sampler.h"
 #include "engine/sampling/torch_math.h"
 
 // Float32 emulation notes: every tensor op of the reference is one rounding, so each one is a
@@ -25,16 +26,30 @@ bool isclose_abs(double a, double b, double abs_tol) { return std::fabs(a - b) <
 
 }  // namespace
 
-const std::vector<std::string>& scheduler_names() {
-  static const std::vector<std::string> names = {"simple", "sgm_uniform",      "karras",    "exponential", "ddim_uniform",
-                                                 "beta",   "normal",           "linear_quadratic", "kl_optimal"};
-  return names;
+SchedulerRegistry& scheduler_registry() {
+  static SchedulerRegistry* r = [] {
+    static SchedulerRegistry reg("scheduler");
+    using MS = const ModelSampling&;
+    const std::pair<const char*, std::function<std::vector<float>(MS, int)>> builtins[] = {
+        {"simple", [](MS ms, int n) { return simple_sigmas(ms, n); }},
+        {"sgm_uniform", [](MS ms, int n) { return normal_sigmas(ms, n, true); }},
+        {"karras", [](MS ms, int n) { return karras_sigmas(n, ms.sigma_min(), ms.sigma_max()); }},
+        {"exponential", [](MS ms, int n) { return exponential_sigmas(n, ms.sigma_min(), ms.sigma_max()); }},
+        {"ddim_uniform", [](MS ms, int n) { return ddim_uniform_sigmas(ms, n); }},
+        {"beta", [](MS ms, int n) { return beta_sigmas(ms, n); }},
+        {"normal", [](MS ms, int n) { return normal_sigmas(ms, n, false); }},
+        {"linear_quadratic", [](MS ms, int n) { return linear_quadratic_sigmas(ms, n); }},
+        {"kl_optimal", [](MS ms, int n) { return kl_optimal_sigmas(n, ms.sigma_min(), ms.sigma_max()); }},
+    };
+    for (const auto& [name, fn] : builtins) reg.add({name, name, "built-in", fn});
+    return &reg;
+  }();
+  return *r;
 }
 
-bool is_scheduler_name(std::string_view name) {
-  const auto& n = scheduler_names();
-  return std::find(n.begin(), n.end(), name) != n.end();
-}
+std::vector<std::string> scheduler_names() { return scheduler_registry().names(); }
+
+bool is_scheduler_name(std::string_view name) { return scheduler_registry().find(name) != nullptr; }
 
 std::vector<float> simple_sigmas(const ModelSampling& ms, int steps) {
   check_steps("simple scheduler", steps);
@@ -227,22 +242,16 @@ std::vector<float> vp_sigmas(int n, double beta_d, double beta_min, double eps_s
 }
 
 std::vector<float> calculate_sigmas(const ModelSampling& ms, std::string_view scheduler, int steps) {
-  if (scheduler == "simple") return simple_sigmas(ms, steps);
-  if (scheduler == "sgm_uniform") return normal_sigmas(ms, steps, true);
-  if (scheduler == "karras") return karras_sigmas(steps, ms.sigma_min(), ms.sigma_max());
-  if (scheduler == "exponential") return exponential_sigmas(steps, ms.sigma_min(), ms.sigma_max());
-  if (scheduler == "ddim_uniform") return ddim_uniform_sigmas(ms, steps);
-  if (scheduler == "beta") return beta_sigmas(ms, steps);
-  if (scheduler == "normal") return normal_sigmas(ms, steps, false);
-  if (scheduler == "linear_quadratic") return linear_quadratic_sigmas(ms, steps);
-  if (scheduler == "kl_optimal") return kl_optimal_sigmas(steps, ms.sigma_min(), ms.sigma_max());
-  std::string valid;
-  for (const auto& n : scheduler_names()) valid += (valid.empty() ? "" : ", ") + n;
-  throw SamplingError("unknown scheduler '" + std::string(scheduler) + "' (valid: " + valid + ")");
+  const auto d = scheduler_registry().find(scheduler);
+  if (!d)
+    throw SamplingError("unknown scheduler '" + std::string(scheduler) + "' (valid: " +
+                        scheduler_registry().names_list() + ")");
+  return d->sigmas(ms, steps);
 }
 
 bool sampler_discards_penultimate(std::string_view sampler) {
-  return sampler == "dpm_2" || sampler == "dpm_2_ancestral" || sampler == "uni_pc" || sampler == "uni_pc_bh2";
+  const auto d = sampler_registry().find(sampler);
+  return d && d->discards_penultimate;
 }
 
 std::vector<float> ksampler_sigmas(const ModelSampling& ms, std::string_view scheduler, std::string_view sampler,

@@ -2,17 +2,29 @@
 // ComfyUI's noise schedulers (comfy/samplers.py SCHEDULER_HANDLERS + k-diffusion get_sigmas_*) and the
 // KSampler sigma rules. Every schedule is computed in float32 as ComfyUI does and ends with the
 // terminal sigma (0), so a schedule for N steps has N+1 entries (ddim_uniform can give more, see below).
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/sampling/model_sampling.h"
+#include "engine/sampling/named_registry.h"
 
 namespace vkf::sampling {
 
-// Scheduler names in ComfyUI's order: simple, sgm_uniform, karras, exponential, ddim_uniform, beta,
-// normal, linear_quadratic, kl_optimal.
-const std::vector<std::string>& scheduler_names();
+// One registered scheduler: sigmas(model_sampling, steps), N+1 entries ending in 0 by convention.
+struct SchedulerDesc {
+  std::string name, display_name;
+  std::string origin = "built-in";
+  std::function<std::vector<float>(const ModelSampling&, int steps)> sigmas;
+};
+using SchedulerRegistry = NamedRegistry<SchedulerDesc>;
+// The process-wide registry; the built-ins (ComfyUI's SCHEDULER_HANDLERS order: simple, sgm_uniform,
+// karras, exponential, ddim_uniform, beta, normal, linear_quadratic, kl_optimal) register on first use.
+SchedulerRegistry& scheduler_registry();
+
+// The registered scheduler names in registration order, at the time of the call.
+std::vector<std::string> scheduler_names();
 bool is_scheduler_name(std::string_view name);
 
 // comfy.samplers.calculate_sigmas(model_sampling, scheduler, steps). Unknown name -> SamplingError
@@ -39,7 +51,8 @@ std::vector<float> polyexponential_sigmas(int n, double sigma_min, double sigma_
 std::vector<float> vp_sigmas(int n, double beta_d = 19.9, double beta_min = 0.1, double eps_s = 1e-3);
 
 // --- KSampler rules ---
-// dpm_2, dpm_2_ancestral, uni_pc, uni_pc_bh2: KSampler computes steps+1 sigmas and drops sigmas[-2].
+// The registered sampler's discards_penultimate property (dpm_2, dpm_2_ancestral, uni_pc, uni_pc_bh2 among
+// the built-ins): KSampler computes steps+1 sigmas and drops sigmas[-2]. False for unknown names.
 bool sampler_discards_penultimate(std::string_view sampler);
 // KSampler(...).sigmas: the discard-penultimate rule plus denoise (None/>0.9999: full schedule;
 // <= 0: empty; else int(steps/denoise) steps computed and the last steps+1 kept).

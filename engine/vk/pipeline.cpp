@@ -17,11 +17,34 @@
 namespace vkf {
 const std::map<std::string, std::span<const uint32_t>>& shader_table();  // generated registry
 
+namespace {
+struct RuntimeShaders {
+  std::mutex mu;
+  std::map<std::string, std::vector<uint32_t>> code;  // node-based: spans stay valid
+};
+RuntimeShaders& runtime_shaders() {
+  static RuntimeShaders r;
+  return r;
+}
+}  // namespace
+
 std::span<const uint32_t> shader_spirv(const std::string& name) {
   auto& t = shader_table();
   auto it = t.find(name);
-  if (it == t.end()) throw std::runtime_error("no embedded shader named '" + name + "'");
-  return it->second;
+  if (it != t.end()) return it->second;
+  auto& rt = runtime_shaders();
+  std::lock_guard lock(rt.mu);
+  auto r = rt.code.find(name);
+  if (r == rt.code.end()) throw std::runtime_error("no embedded shader named '" + name + "'");
+  return r->second;
+}
+
+void add_runtime_shader(const std::string& name, std::vector<uint32_t> spirv) {
+  auto& rt = runtime_shaders();
+  std::lock_guard lock(rt.mu);
+  if (shader_table().count(name) || rt.code.count(name))
+    throw std::invalid_argument("shader name '" + name + "' is already taken");
+  rt.code.emplace(name, std::move(spirv));
 }
 }  // namespace vkf
 

@@ -19,8 +19,12 @@
 #include "engine/vk/pipeline_cache_file.h"
 
 namespace vkf {
-// Embedded SPIR-V by shader name (file path under shaders/ without .comp, '/' -> '_').
+// Embedded SPIR-V by shader name (file path under shaders/ without .comp, '/' -> '_'), or a shader added
+// at run time by add_runtime_shader.
 std::span<const uint32_t> shader_spirv(const std::string& name);
+// Adds SPIR-V under a new name (plugin kernels). Throws std::invalid_argument when the name is taken.
+// The code is kept for the process lifetime (pipelines built from it are cached that long too).
+void add_runtime_shader(const std::string& name, std::vector<uint32_t> spirv);
 }  // namespace vkf
 
 namespace vkf::vk {

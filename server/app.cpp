@@ -1,0 +1,290 @@
+#include "server/app.h"
+
+#include <chrono>
+#include <random>
+
+#include "engine/graph/graph.h"
+#include "engine/graph/validate.h"
+
+namespace vkf::server {
+using nlohmann::json;
+
+std::string new_prompt_id() {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::lock_guard lk(mu);
+  uint64_t a = rng(), b = rng();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+namespace {
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+json error_body(const std::string& type, const std::string& message, const std::string& details = "") {
+  return {{"error", {{"type", type}, {"message", message}, {"details", details.empty() ? message : details},
+                     {"extra_info", json::object()}}},
+          {"node_errors", json::object()}};
+}
+
+std::optional<json> parse_body(const Request& req) {
+  if (req.body().empty()) return json::object();
+  json j = json::parse(req.body(), nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+}  // namespace
+
+App::App(AppOptions opt, WsHub& hub) : opt_(std::move(opt)), hub_(hub), store_(opt_.data_dir / "queue.sqlite") {
+  number_ = store_.max_number() + 1;
+  hub_.on_connect = [this](const std::string& sid) { return status_message(sid); };
+}
+
+void App::set_dispatcher(Dispatcher* d) {
+  dispatcher_ = d;
+  if (!d) return;
+  // A prompt that was running when the process died is queued again, at the front (its old number).
+  store_.recover();
+  for (auto& p : store_.pending()) d->submit(p, false);
+}
+
+json App::status_message(const std::string& sid) const {
+  json d = {{"status", {{"exec_info", {{"queue_remaining", store_.pending().size() + (store_.running() ? 1 : 0)}}}}}};
+  if (!sid.empty()) d["sid"] = sid;
+  return {{"type", "status"}, {"data", d}};
+}
+
+void App::broadcast_status() { hub_.send_json("", status_message()); }
+
+Response App::handle(const Request& req) {
+  Target t = parse_target(req.target());
+  if (!t.ok) return json_response(req, http::status::bad_request, {{"error", "malformed percent-encoding"}});
+  const std::string& p = t.path;
+  const bool get = req.method() == http::verb::get, post = req.method() == http::verb::post;
+  auto starts = [&](std::string_view pre) { return p.size() > pre.size() && p.starts_with(pre); };
+  if (get && p == "/prompt")
+    return json_response(req, http::status::ok, status_message()["data"]["status"]);
+  if (post && p == "/prompt") return post_prompt(req);
+  if (get && p == "/queue") return get_queue(req);
+  if (post && p == "/queue") return post_queue(req);
+  if (post && p == "/interrupt") return post_interrupt(req);
+  if (get && p == "/history") return get_history(req, "");
+  if (get && starts("/history/")) return get_history(req, p.substr(9));
+  if (post && p == "/history") return post_history(req);
+  if (get && p == "/view") return view(req, t);
+  if (post && p == "/upload/image") return upload(req);
+  if (get && p == "/object_info") return object_info(req, "");
+  if (get && starts("/object_info/")) return object_info(req, p.substr(13));
+  if (get && p == "/system_stats") return system_stats(req);
+  if (get && p == "/models") return models(req, "");
+  if (get && starts("/models/")) return models(req, p.substr(8));
+  if (get && p == "/embeddings") return models(req, "\x01embeddings");
+  if (get && p == "/features")
+    return json_response(req, http::status::ok,
+                         {{"supports_preview_metadata", false}, {"max_upload_size", opt_.max_upload_bytes}});
+  if (get && p == "/") return text_response(req, http::status::ok, "vkflow server (ComfyUI API)\n");
+  return json_response(req, http::status::not_found, {{"error", "not found"}});
+}
+
+Response App::post_prompt(const Request& req) {
+  auto body = parse_body(req);
+  if (!body || !body->is_object())
+    return json_response(req, http::status::bad_request, error_body("invalid_prompt", "Invalid JSON body"));
+  if (!body->contains("prompt"))
+    return json_response(req, http::status::bad_request, error_body("no_prompt", "No prompt provided"));
+  const json& prompt = (*body)["prompt"];
+  if (!prompt.is_object())
+    return json_response(req, http::status::bad_request,
+                         error_body("invalid_prompt", "Invalid prompt", "prompt must be an object of nodes"));
+  graph::ValidationResult v;
+  try {
+    auto g = graph::Graph::from_json(prompt);
+    v = graph::validate(g, opt_.paths);
+  } catch (const std::exception& e) {
+    return json_response(req, http::status::bad_request, error_body("invalid_prompt", "Invalid prompt", e.what()));
+  }
+  if (!v.ok()) return json_response(req, http::status::bad_request, v.to_json());
+
+  QueuedPrompt q;
+  q.prompt = prompt;
+  q.outputs = v.outputs;
+  q.extra_data = body->value("extra_data", json::object());
+  if (!q.extra_data.is_object()) q.extra_data = json::object();
+  if (auto it = body->find("client_id"); it != body->end() && it->is_string()) q.extra_data["client_id"] = *it;
+  q.prompt_id = new_prompt_id();
+  if (auto it = body->find("prompt_id"); it != body->end() && it->is_string()) {
+    const std::string& id = it->get_ref<const std::string&>();
+    if (id.empty() || id.size() > 128)
+      return json_response(req, http::status::bad_request, error_body("invalid_prompt", "Invalid prompt_id"));
+    if (store_.exists(id))
+      return json_response(req, http::status::bad_request,
+                           error_body("invalid_prompt", "prompt_id already used", id));
+    q.prompt_id = id;
+  }
+  const bool front = body->value("front", false) == true;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = body->find("number"); it != body->end() && it->is_number()) q.number = it->get<double>();
+    else q.number = number_;
+    if (front) q.number = -q.number;
+    number_ = std::max(number_, std::abs(q.number)) + 1;
+    store_.add(q);
+  }
+  if (dispatcher_) dispatcher_->submit(q, front);
+  broadcast_status();
+  return json_response(req, http::status::ok,
+                       {{"prompt_id", q.prompt_id}, {"number", q.number}, {"node_errors", json::object()}});
+}
+
+Response App::get_queue(const Request& req) {
+  json running = json::array(), pending = json::array();
+  if (auto r = store_.running()) running.push_back(r->to_json());
+  for (auto& p : store_.pending()) pending.push_back(p.to_json());
+  return json_response(req, http::status::ok, {{"queue_running", running}, {"queue_pending", pending}});
+}
+
+Response App::post_queue(const Request& req) {
+  auto body = parse_body(req);
+  if (!body || !body->is_object()) return json_response(req, http::status::bad_request, {{"error", "invalid JSON"}});
+  if (body->value("clear", false) == true)
+    for (auto& id : store_.clear_pending())
+      if (dispatcher_) dispatcher_->remove(id);
+  if (auto it = body->find("delete"); it != body->end() && it->is_array())
+    for (auto& id : *it)
+      if (id.is_string() && store_.remove_pending(id.get<std::string>()) && dispatcher_)
+        dispatcher_->remove(id.get<std::string>());
+  broadcast_status();
+  return text_response(req, http::status::ok, "");
+}
+
+Response App::post_interrupt(const Request& req) {
+  auto body = parse_body(req);
+  std::string only;
+  if (body && body->is_object())
+    if (auto it = body->find("prompt_id"); it != body->end() && it->is_string()) only = *it;
+  auto r = store_.running();
+  if (r && (only.empty() || only == r->prompt_id) && dispatcher_) dispatcher_->interrupt();
+  return text_response(req, http::status::ok, "");
+}
+
+Response App::get_history(const Request& req, const std::string& id) {
+  json out = json::object();
+  if (!id.empty()) {
+    if (auto e = store_.history_entry(id)) out[id] = *e;
+    return json_response(req, http::status::ok, out);
+  }
+  auto t = parse_target(req.target());
+  long max_items = -1, offset = -1;
+  try {
+    if (t.query.count("max_items")) max_items = std::stol(t.query["max_items"]);
+    if (t.query.count("offset")) offset = std::stol(t.query["offset"]);
+  } catch (const std::exception&) {
+    return json_response(req, http::status::bad_request, {{"error", "max_items/offset must be integers"}});
+  }
+  if (offset < 0 && max_items >= 0) {  // ComfyUI: the latest max_items
+    long n = static_cast<long>(store_.history().size());
+    offset = std::max(0L, n - max_items);
+  }
+  for (auto& [k, v] : store_.history(max_items, std::max(0L, offset))) out[k] = v;
+  return json_response(req, http::status::ok, out);
+}
+
+Response App::post_history(const Request& req) {
+  auto body = parse_body(req);
+  if (!body || !body->is_object()) return json_response(req, http::status::bad_request, {{"error", "invalid JSON"}});
+  if (body->value("clear", false) == true) store_.clear_history();
+  if (auto it = body->find("delete"); it != body->end() && it->is_array())
+    for (auto& id : *it)
+      if (id.is_string()) store_.delete_history(id.get<std::string>());
+  return text_response(req, http::status::ok, "");
+}
+
+// ---- execution reports ---------------------------------------------------------------------------
+std::string App::client_of(const std::string& prompt_id) {
+  std::lock_guard lk(mu_);
+  return running_.prompt_id == prompt_id ? running_.client_id : std::string();
+}
+
+void App::on_start(const std::string& prompt_id) {
+  std::string client;
+  if (auto p = store_.mark_running(prompt_id)) client = p->extra_data.value("client_id", "");
+  {
+    std::lock_guard lk(mu_);
+    running_ = Running{prompt_id, client, json::array()};
+  }
+  broadcast_status();
+}
+
+
+void App::on_event(const std::string& prompt_id, const graph::Event& e) {
+  json msg = graph::to_json(e);
+  json& d = msg["data"];
+  d["prompt_id"] = prompt_id;
+  using T = graph::EventType;
+  if (e.type == T::Executing) d["display_node"] = e.node;
+  const bool recorded = e.type == T::ExecutionStart || e.type == T::ExecutionCached || e.type == T::ExecutionSuccess ||
+                        e.type == T::ExecutionError || e.type == T::ExecutionInterrupted;
+  if (recorded) d["timestamp"] = now_ms();
+  if (e.type == T::ExecutionError) {
+    d["exception_type"] = "RuntimeError";
+    d["traceback"] = json::array();
+    d["current_inputs"] = json::object();
+    d["current_outputs"] = json::object();
+  }
+  const std::string client = client_of(prompt_id);
+  if (recorded) {
+    std::lock_guard lk(mu_);
+    if (running_.prompt_id == prompt_id) running_.messages.push_back(json::array({msg["type"], d}));
+  }
+  hub_.send_json(client, msg);
+  // ComfyUI ends a run with executing(null) after the terminal message; clients wait for it.
+  if (e.type == T::ExecutionSuccess || e.type == T::ExecutionError || e.type == T::ExecutionInterrupted)
+    hub_.send_json(client, {{"type", "executing"}, {"data", {{"node", nullptr}, {"display_node", nullptr}, {"prompt_id", prompt_id}}}});
+}
+
+void App::on_preview(const std::string& prompt_id, const std::string& bytes, bool jpeg) {
+  // ComfyUI's framing: big-endian u32 event type (1 = PREVIEW_IMAGE), u32 image type (1 JPEG, 2 PNG), bytes.
+  std::string frame(8, '\0');
+  const uint32_t fmt = jpeg ? 1 : 2;
+  frame[3] = 1;
+  frame[7] = static_cast<char>(fmt);
+  frame += bytes;
+  hub_.send(client_of(prompt_id), std::move(frame), true);
+}
+
+void App::on_finished(const std::string& prompt_id, const graph::RunResult& r) {
+  json entry;
+  json messages;
+  {
+    std::lock_guard lk(mu_);
+    messages = running_.prompt_id == prompt_id ? running_.messages : json::array();
+  }
+  auto q = store_.running();
+  if (q && q->prompt_id == prompt_id) entry["prompt"] = q->to_json();
+  else
+    for (auto& p : store_.pending())
+      if (p.prompt_id == prompt_id) entry["prompt"] = p.to_json();
+  json outputs = json::object(), meta = json::object();
+  for (auto& [node, ui] : r.ui) {
+    outputs[node] = ui;
+    meta[node] = {{"node_id", node}, {"display_node", node}, {"parent_node", nullptr}, {"real_node_id", node}};
+  }
+  entry["outputs"] = outputs;
+  entry["meta"] = meta;
+  entry["status"] = {{"status_str", r.ok() ? "success" : "error"}, {"completed", r.ok()}, {"messages", messages}};
+  store_.finish(prompt_id, entry);
+  {
+    std::lock_guard lk(mu_);
+    if (running_.prompt_id == prompt_id) running_ = Running{};
+  }
+  broadcast_status();
+}
+
+}  // namespace vkf::server

@@ -1,0 +1,85 @@
+// `vkflow serve`'s application: ComfyUI's HTTP routes over the SQLite store, the WebSocket messages of a
+// run, and the hand-off of queued prompts to whatever executes them (engine/graph/exec_queue at merge,
+// through the Dispatcher interface). Network-free: handle() takes a parsed request, so tests call it
+// directly as well as over a socket.
+#pragma once
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "engine/graph/events.h"
+#include "engine/graph/executor.h"
+#include "engine/graph/paths.h"
+#include "server/http_util.h"
+#include "server/listener.h"
+#include "server/store.h"
+
+namespace vkf::server {
+
+struct AppOptions {
+  graph::Paths paths;
+  std::filesystem::path data_dir = "vkflow-data";  // queue.sqlite lives here
+  size_t max_upload_bytes = 64u << 20;
+  uint64_t max_image_pixels = uint64_t(1) << 26;    // decoded upload size (decompression bombs)
+  int max_image_side = 16384;
+};
+
+// What runs queued prompts. The App tells it about queue changes; it reports back through
+// App::on_event / App::on_finished (from its worker thread).
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  virtual void submit(const QueuedPrompt& p, bool front) = 0;
+  virtual void remove(const std::string& prompt_id) = 0;  // pending only
+  virtual void interrupt() = 0;                            // the running prompt
+};
+
+class App {
+ public:
+  App(AppOptions opt, WsHub& hub);
+  void set_dispatcher(Dispatcher* d);  // also re-submits what the store holds (restart recovery)
+
+  Response handle(const Request& req);
+
+  // Execution reports, tagged with the prompt id.
+  void on_start(const std::string& prompt_id);  // the dispatcher took the prompt
+  void on_event(const std::string& prompt_id, const graph::Event& e);
+  void on_preview(const std::string& prompt_id, const std::string& png_or_jpeg, bool jpeg);
+  void on_finished(const std::string& prompt_id, const graph::RunResult& r);
+
+  Store& store() { return store_; }
+  nlohmann::json status_message(const std::string& sid = "") const;  // {"type":"status",...}
+  const AppOptions& options() const { return opt_; }
+
+ private:
+  Response post_prompt(const Request& req);
+  Response get_queue(const Request& req);
+  Response post_queue(const Request& req);
+  Response post_interrupt(const Request& req);
+  Response get_history(const Request& req, const std::string& id);
+  Response post_history(const Request& req);
+  Response view(const Request& req, const Target& t);
+  Response upload(const Request& req);
+  Response system_stats(const Request& req);
+  Response models(const Request& req, const std::string& folder);
+  Response object_info(const Request& req, const std::string& cls);
+  void broadcast_status();
+  std::string client_of(const std::string& prompt_id);
+
+  AppOptions opt_;
+  WsHub& hub_;
+  Store store_;
+  Dispatcher* dispatcher_ = nullptr;
+  std::mutex mu_;
+  double number_ = 0;  // ComfyUI's PromptServer.number
+  struct Running {
+    std::string prompt_id, client_id;
+    nlohmann::json messages = nlohmann::json::array();  // history status.messages
+  } running_;
+};
+
+std::string new_prompt_id();  // uuid4 text
+
+}  // namespace vkf::server

@@ -29,6 +29,8 @@ std::shared_ptr<sampling::Guider> cfg_guider(const Model& m, const Conditioning*
                                                cfg, m.ckpt->dtype);
 }
 
+std::optional<sampling::LatentRgbFactors> preview_rgb(const Model& m) { return sampling::latent_rgb_for(m.ckpt->config); }
+
 const Tensor& latent_of(const Inputs& in, const char* name) { return in.get<Latent>(name).samples; }
 
 Outputs latent_out(const Tensor& t) { return {make_value("LATENT", Latent{t, std::nullopt}, t.bytes())}; }
@@ -56,7 +58,7 @@ Outputs ksampler_run(NodeContext& ctx, const Inputs& in, Schedule schedule, cons
   const std::vector<float> sigmas = schedule(*m.sampling, sampler);
   const Tensor& lat = latent_of(in, "latent_image");
   if (sigmas.size() < 2) return latent_out(lat);
-  auto r = run_sampling(ctx, *guider, {sampler, {}}, sigmas, noise, lat);
+  auto r = run_sampling(ctx, *guider, {sampler, {}}, sigmas, noise, lat, preview_rgb(m));
   return latent_out(r.samples);
 }
 
@@ -112,9 +114,9 @@ NodeRegistrar sampler_custom_advanced(
         .output("LATENT", "output")
         .output("LATENT", "denoised_output")
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
-          auto& guider = *in.get<GuiderValue>("guider").guider;
-          auto r = run_sampling(ctx, guider, in.get<SamplerValue>("sampler"), in.get<SigmasValue>("sigmas").sigmas,
-                                in.get<NoiseValue>("noise"), latent_of(in, "latent_image"));
+          const auto& gv = in.get<GuiderValue>("guider");
+          auto r = run_sampling(ctx, *gv.guider, in.get<SamplerValue>("sampler"), in.get<SigmasValue>("sigmas").sigmas,
+                                in.get<NoiseValue>("noise"), latent_of(in, "latent_image"), gv.latent_rgb);
           return {latent_out(r.samples)[0], latent_out(r.denoised)[0]};
         }));
 
@@ -213,7 +215,7 @@ NodeRegistrar cfg_guider_node(NodeDef("CFGGuider")
                                   .execute([](NodeContext&, const Inputs& in) -> Outputs {
                                     auto g = cfg_guider(in.get<Model>("model"), &in.get<Conditioning>("positive"),
                                                         &in.get<Conditioning>("negative"), in.get_float("cfg"));
-                                    return {make_value("GUIDER", GuiderValue{g})};
+                                    return {make_value("GUIDER", GuiderValue{g, preview_rgb(in.get<Model>("model"))})};
                                   }));
 
 NodeRegistrar basic_guider(NodeDef("BasicGuider")
@@ -223,7 +225,7 @@ NodeRegistrar basic_guider(NodeDef("BasicGuider")
                                .output("GUIDER")
                                .execute([](NodeContext&, const Inputs& in) -> Outputs {
                                  auto g = cfg_guider(in.get<Model>("model"), &in.get<Conditioning>("conditioning"), nullptr, 1.0);
-                                 return {make_value("GUIDER", GuiderValue{g})};
+                                 return {make_value("GUIDER", GuiderValue{g, preview_rgb(in.get<Model>("model"))})};
                                }));
 
 NodeRegistrar model_sampling_discrete(

@@ -7,7 +7,8 @@
 namespace vkf::nodes {
 
 SampleResult run_sampling(graph::NodeContext& ctx, sampling::Guider& guider, const SamplerValue& sampler,
-                          const std::vector<float>& sigmas, const NoiseValue& noise, const Tensor& latent) {
+                          const std::vector<float>& sigmas, const NoiseValue& noise, const Tensor& latent,
+                          const std::optional<sampling::LatentRgbFactors>& preview_rgb) {
   auto& g = gpu(ctx);
   if (sigmas.size() < 2) throw std::invalid_argument("sigmas must hold at least 2 values (got " + std::to_string(sigmas.size()) + ")");
   if (latent.dtype() != DType::F32) throw std::invalid_argument("latent must be f32");
@@ -19,13 +20,17 @@ SampleResult run_sampling(graph::NodeContext& ctx, sampling::Guider& guider, con
   sampling::SeededNoise step_noise(noise.seed);
   Tensor last_denoised;
   const int steps = int(sigmas.size()) - 1;
+  std::optional<sampling::LatentPreviewer> previewer;
+  if (ctx.wants_previews() && preview_rgb) previewer.emplace(g, *preview_rgb);
   sampling::SamplerEnv env{rec, guider.model_sampling(),
                            sampling::make_denoise_fn(guider, sampling::sampler_needs_uncond(sampler.name)),
                            &step_noise,
                            [&](int step, int total, const Tensor&, const Tensor& denoised) {
                              // a copy: the sampler may reuse its buffers in later steps
                              if (denoised.defined()) last_denoised = ops::lincomb(rec, {{1.0f, &denoised}});
-                             ctx.progress(uint64_t(step + 1), uint64_t(total > 0 ? total : steps));
+                             std::shared_ptr<const sampling::PreviewImage> pv;
+                             if (previewer && denoised.defined()) pv = previewer->make(rec, denoised);
+                             ctx.progress(uint64_t(step + 1), uint64_t(total > 0 ? total : steps), std::move(pv));
                              ctx.check_cancel();
                            },
                            nullptr};

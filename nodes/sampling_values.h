@@ -1,10 +1,12 @@
 // Values of the custom-sampling link types: SAMPLER, SIGMAS, NOISE, GUIDER.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/sampling/guider.h"
+#include "engine/sampling/latent_preview.h"
 #include "engine/sampling/sampler.h"
 
 namespace vkf::nodes {
@@ -22,6 +24,7 @@ struct NoiseValue {
 };
 struct GuiderValue {
   std::shared_ptr<sampling::Guider> guider;
+  std::optional<sampling::LatentRgbFactors> latent_rgb;  // the model's preview map (latent_preview.h)
 };
 
 }  // namespace vkf::nodes

@@ -52,6 +52,7 @@ from fashion.builtin_eval import evaluate  # noqa: E402
 from fashion.checkpoint import export, load_checkpoint, load_into, save_fp32, sidecar_config  # noqa: E402
 from fashion.diffusion_training import train_diffusion  # noqa: E402
 from fashion.fmnist_data import load_fmnist, preprocess  # noqa: E402
+from fashion.latent_rgb_fit import fit_latent_rgb, write_latent_rgb  # noqa: E402
 from fashion.model_checks import forward_check, golden_check  # noqa: E402
 from fashion.model_config import model_config  # noqa: E402
 from fashion.prompts import LABELS, build_tokenizer, prompt_table  # noqa: E402
@@ -90,6 +91,8 @@ def main():
     ap.add_argument("--golden-check", metavar="DIR")
     ap.add_argument("--forward-check", metavar="OUT.safetensors")
     ap.add_argument("--checkpoint", metavar="CK", help="exported checkpoint for --forward-check/--eval-only")
+    ap.add_argument("--fit-latent-rgb", action="store_true",
+                    help="fit the latent->RGB preview factors of the exported checkpoint into its json sidecar")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -98,6 +101,12 @@ def main():
     if args.forward_check:
         ck = args.checkpoint or os.path.join(args.export_dir, f"{args.name}.safetensors")
         forward_check(args.forward_check, ck)
+        return
+
+    if args.fit_latent_rgb:
+        ck = args.checkpoint or os.path.join(args.export_dir, f"{args.name}.safetensors")
+        model, cfg, _ = load_checkpoint(ck)
+        write_latent_rgb(ck, cfg, *fit_latent_rgb(model.vae, cfg["scale_factor"]))
         return
 
     os.makedirs(args.out_dir, exist_ok=True)
@@ -178,6 +187,9 @@ def main():
 
     # ---- stage 4: export (EMA weights)
     cfg_out = sidecar_config(args.name, args.seed, cfg, scale, pc, training)
+    factors, bias, resid = fit_latent_rgb(model.vae, scale)
+    cfg_out.update(latent_rgb_factors=factors, latent_rgb_factors_bias=bias)
+    log(f"latent->RGB preview factors {factors} bias {bias} (rms residual {resid:.4f})")
 
     training["seconds_train"] = round(time.time() - T0, 1)
     training["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")

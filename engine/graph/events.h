@@ -7,10 +7,13 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "engine/sampling/latent_preview.h"
 
 namespace vkf::graph {
 
@@ -34,6 +37,8 @@ struct Event {
   nlohmann::json output;           // executed: the node's UI results ({"images": [...], "text": [...]})
   std::string message;             // error
   size_t index = 0, total = 0;     // 1-based position of `node` among the nodes executing in this run
+  // progress of a sampler step, only when RunEnv::previews: the step's latent preview (else null)
+  std::shared_ptr<const sampling::PreviewImage> preview;
 };
 
 using EventCallback = std::function<void(const Event&)>;

@@ -37,13 +37,14 @@ NodeContext::NodeContext(std::string node_id, std::string class_type, const RunE
     : node_(std::move(node_id)), class_(std::move(class_type)), env_(env), prompt_(prompt),
       extra_pnginfo_(extra_pnginfo), index_(index), total_(total) {}
 
-void NodeContext::progress(uint64_t value, uint64_t max) {
+void NodeContext::progress(uint64_t value, uint64_t max, std::shared_ptr<const sampling::PreviewImage> preview) {
   if (!env_.on_event) return;
   Event e(EventType::Progress);
   e.node = node_;
   e.class_type = class_;
   e.value = value;
   e.max = max;
+  e.preview = std::move(preview);
   e.index = index_;
   e.total = total_;
   env_.on_event(e);

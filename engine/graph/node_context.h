@@ -62,6 +62,7 @@ struct RunEnv {
   std::shared_ptr<Services> services = std::make_shared<Services>();
   const std::atomic<bool>* cancel = nullptr;  // set to true (e.g. from SIGINT) to stop between nodes
   EventCallback on_event;                     // may be empty
+  bool previews = false;                      // samplers attach a latent preview to their progress events
 };
 
 class NodeContext {
@@ -80,7 +81,9 @@ class NodeContext {
     return services().get<T>(name);
   }
 
-  void progress(uint64_t value, uint64_t max);  // emits a progress event (sampler steps)
+  void progress(uint64_t value, uint64_t max,  // emits a progress event (sampler steps)
+                std::shared_ptr<const sampling::PreviewImage> preview = nullptr);
+  bool wants_previews() const { return env_.previews && env_.on_event; }
   bool cancelled() const;
   void check_cancel() const;  // throws Interrupted when the run was cancelled
 

@@ -195,6 +195,27 @@ std::string source_of(const nlohmann::json& config, const std::string& ckpt_name
     return config["__source__"].get<std::string>();
   return "config for " + ckpt_name;
 }
+// latent_rgb_factors [[r,g,b] x latent channels] and latent_rgb_factors_bias [r,g,b] (previews only).
+void merge_latent_rgb(ModelConfig& m, const Section& root) {
+  auto numbers = [&](const nlohmann::json& v, const char* key, size_t n) {
+    if (!v.is_array() || v.size() != n) root.fail(key, "must be an array of " + std::to_string(n) + " numbers");
+    std::vector<float> out;
+    for (auto& e : v) {
+      if (!e.is_number()) root.fail(key, "must hold numbers, got " + e.dump());
+      out.push_back(e.get<float>());
+    }
+    return out;
+  };
+  if (const auto* f = root.find("latent_rgb_factors")) {
+    if (!f->is_array() || f->size() != size_t(m.unet.in_channels))
+      root.fail("latent_rgb_factors", "must hold one [r, g, b] row per latent channel (" +
+                                          std::to_string(m.unet.in_channels) + ")");
+    m.latent_rgb_factors.clear();
+    for (auto& row : *f)
+      for (float v : numbers(row, "latent_rgb_factors", 3)) m.latent_rgb_factors.push_back(v);
+  }
+  if (const auto* b = root.find("latent_rgb_factors_bias")) m.latent_rgb_bias = numbers(*b, "latent_rgb_factors_bias", 3);
+}
 }  // namespace
 
 void merge_config_json(ModelConfig& m, const nlohmann::json& config, const std::string& ckpt_name) {
@@ -207,6 +228,7 @@ void merge_config_json(ModelConfig& m, const nlohmann::json& config, const std::
   merge_text(m.text, at("text_encoder"));
   merge_schedule(m.schedule, at("schedule"));
   if (auto f = root.get_num("scale_factor")) m.scale_factor = float(*f);
+  merge_latent_rgb(m, root);
 }
 
 void merge_vae_config_json(ModelConfig& m, const nlohmann::json& config, const std::string& file_name) {

@@ -77,6 +77,9 @@ struct ModelConfig {
   TextConfig text;
   ScheduleConfig schedule;
   float scale_factor = 0.18215f;
+  // Optional latent -> RGB preview map from the config sidecar (ComfyUI latent_formats' latent_rgb_factors:
+  // one (r,g,b) row per latent channel, flattened; bias 3 values); empty: the family's own.
+  std::vector<float> latent_rgb_factors, latent_rgb_bias;
 };
 
 // Checkpoint key prefixes of the SD1.x single-file layout.

@@ -29,7 +29,7 @@ Tensor UNet::resblock(vk::Recorder& rec, const Tensor& x, const Tensor& emb_silu
 // (42 MB at 512x512, batch 2, f16), so long sequences run in row chunks whose projection stays under
 // kFeedForwardChunkBytes (peak device memory), into one output tensor.
 constexpr uint64_t kFeedForwardChunkBytes = 16ull << 20;
-uint64_t g_ff_chunk_bytes = 0;  // test seam (0: kFeedForwardChunkBytes)
+thread_local uint64_t g_ff_chunk_bytes = 0;  // test seam, per thread (0: kFeedForwardChunkBytes)
 
 void set_feed_forward_chunk_bytes(uint64_t bytes) { g_ff_chunk_bytes = bytes; }
 

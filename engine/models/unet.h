@@ -10,7 +10,7 @@
 namespace vkf::models {
 
 // Testing seam: the row-chunk budget of the transformer feed-forward (bytes of its widest intermediate per
-// chunk); 0 restores the default. Process-wide, not thread-safe: tests only.
+// chunk); 0 restores the default. Calling thread only: tests only.
 void set_feed_forward_chunk_bytes(uint64_t bytes);
 
 class UNet {

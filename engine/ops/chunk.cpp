@@ -7,7 +7,7 @@
 namespace vkf::ops {
 
 namespace {
-uint64_t g_cap = 0;
+thread_local uint64_t g_cap = 0;  // per thread: a test's cap never reaches a queue worker
 uint64_t alignment(const vk::Context& ctx) { return std::max<uint64_t>(ctx.info().storage_offset_alignment, 4); }
 }  // namespace
 

@@ -20,7 +20,7 @@ struct BoundRange {
 // Largest binding range ops plan for: the device's maxStorageBufferRange, or less under a test cap.
 uint64_t binding_limit(const vk::Context& ctx);
 // Testing seam: caps binding_limit (never raises it) so chunk boundaries can be exercised with small
-// tensors; 0 removes the cap. Process-wide and not thread-safe: tests only.
+// tensors; 0 removes the cap. Applies to the calling thread only: tests only.
 void set_binding_limit_cap(uint64_t bytes);
 
 // Binds elements [begin, begin+count) of the contiguous tensor t.

@@ -6,7 +6,7 @@
 
 namespace vkf::ops {
 namespace {
-std::optional<KernelFamily> g_override;
+thread_local std::optional<KernelFamily> g_override;  // per thread, like every test seam
 }
 
 KernelFamily kernel_family(const vk::DeviceInfo& info) {

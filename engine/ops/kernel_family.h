@@ -14,7 +14,7 @@ enum class KernelFamily { Cpu, Gpu };
 
 KernelFamily kernel_family(const vk::DeviceInfo& info);
 
-// Testing seam: forces a family (nullopt: back to the device's own). Process-wide, not thread-safe.
+// Testing seam: forces a family (nullopt: back to the device's own) on the calling thread only.
 void set_kernel_family_override(std::optional<KernelFamily> family);
 
 }  // namespace vkf::ops

@@ -1,6 +1,8 @@
 #include "tests/graph/test_nodes.h"
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "engine/graph/node_context.h"
 
@@ -115,6 +117,16 @@ Registry build() {
             for (int64_t i = 1; i <= n; ++i) {
               ctx.check_cancel();
               ctx.progress(uint64_t(i), uint64_t(n));
+            }
+            return {in.get_int("value")};
+          })));
+  // Runs until cancelled (at most 20 s), reporting progress every 5 ms: stands for a long sampler.
+  add(NodeDef("TestWait").input("value", kInt).output(kInt)
+          .execute(counted([](NodeContext& ctx, const Inputs& in) -> Outputs {
+            for (uint64_t i = 1; i <= 4000; ++i) {
+              ctx.check_cancel();
+              ctx.progress(i, 4000);
+              std::this_thread::sleep_for(std::chrono::milliseconds(5));
             }
             return {in.get_int("value")};
           })));

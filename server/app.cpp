@@ -5,6 +5,7 @@
 
 #include "engine/graph/graph.h"
 #include "engine/graph/validate.h"
+#include "engine/io/png.h"
 
 namespace vkf::server {
 using nlohmann::json;
@@ -47,12 +48,33 @@ App::App(AppOptions opt, WsHub& hub) : opt_(std::move(opt)), hub_(hub), store_(o
   hub_.on_connect = [this](const std::string& sid) { return status_message(sid); };
 }
 
-void App::set_dispatcher(Dispatcher* d) {
-  dispatcher_ = d;
-  if (!d) return;
-  // A prompt that was running when the process died is queued again, at the front (its old number).
+void App::submit(const QueuedPrompt& p, bool front) {
+  graph::QueueItem item;
+  item.id = p.prompt_id;
+  item.graph = graph::Graph::from_json({{"prompt", p.prompt}, {"extra_data", p.extra_data}});
+  item.client_id = p.extra_data.value("client_id", "");
+  item.extra_data = p.extra_data;
+  queue_->set_next_number(std::abs(p.number));
+  queue_->enqueue(std::move(item), front);
+}
+
+void App::attach(graph::ExecQueue* q) {
+  queue_ = q;
+  if (!q) return;
+  q->on_event([this](const graph::QueueItem& it, const graph::Event& e) {
+    if (e.type == graph::EventType::ExecutionStart) on_start(it.id);
+    on_event(it.id, e);
+    if (e.preview && e.preview->width > 0) {
+      auto png = io::encode_png(e.preview->rgb, e.preview->width, e.preview->height, 3, {});
+      on_preview(it.id, std::string(png.begin(), png.end()), false);
+    }
+  });
+  q->on_done([this](const graph::QueueItem& it, const graph::RunResult& r) { on_finished(it.id, r); });
+  // A prompt that was running when the process died is queued again (ahead of the rest: number order).
   store_.recover();
-  for (auto& p : store_.pending()) d->submit(p, false);
+  std::lock_guard lk(mu_);
+  for (auto& p : store_.pending()) submit(p, false);
+  q->set_next_number(number_);
 }
 
 json App::status_message(const std::string& sid) const {
@@ -131,13 +153,11 @@ Response App::post_prompt(const Request& req) {
   const bool front = body->value("front", false) == true;
   {
     std::lock_guard lk(mu_);
-    if (auto it = body->find("number"); it != body->end() && it->is_number()) q.number = it->get<double>();
-    else q.number = number_;
-    if (front) q.number = -q.number;
-    number_ = std::max(number_, std::abs(q.number)) + 1;
-    store_.add(q);
+    q.number = front ? -number_ : number_;
+    ++number_;
+    store_.add(q);  // persisted before the worker can see it
+    if (queue_) submit(q, front);
   }
-  if (dispatcher_) dispatcher_->submit(q, front);
   broadcast_status();
   return json_response(req, http::status::ok,
                        {{"prompt_id", q.prompt_id}, {"number", q.number}, {"node_errors", json::object()}});
@@ -155,11 +175,11 @@ Response App::post_queue(const Request& req) {
   if (!body || !body->is_object()) return json_response(req, http::status::bad_request, {{"error", "invalid JSON"}});
   if (body->value("clear", false) == true)
     for (auto& id : store_.clear_pending())
-      if (dispatcher_) dispatcher_->remove(id);
+      if (queue_) queue_->remove(id);
   if (auto it = body->find("delete"); it != body->end() && it->is_array())
     for (auto& id : *it)
-      if (id.is_string() && store_.remove_pending(id.get<std::string>()) && dispatcher_)
-        dispatcher_->remove(id.get<std::string>());
+      if (id.is_string() && store_.remove_pending(id.get<std::string>()) && queue_)
+        queue_->remove(id.get<std::string>());
   broadcast_status();
   return text_response(req, http::status::ok, "");
 }
@@ -169,8 +189,7 @@ Response App::post_interrupt(const Request& req) {
   std::string only;
   if (body && body->is_object())
     if (auto it = body->find("prompt_id"); it != body->end() && it->is_string()) only = *it;
-  auto r = store_.running();
-  if (r && (only.empty() || only == r->prompt_id) && dispatcher_) dispatcher_->interrupt();
+  if (queue_) queue_->interrupt(only);
   return text_response(req, http::status::ok, "");
 }
 

@@ -1,7 +1,7 @@
-// `vkflow serve`'s application: ComfyUI's HTTP routes over the SQLite store, the WebSocket messages of a
-// run, and the hand-off of queued prompts to whatever executes them (engine/graph/exec_queue at merge,
-// through the Dispatcher interface). Network-free: handle() takes a parsed request, so tests call it
-// directly as well as over a socket.
+// `vkflow serve`'s application: ComfyUI's HTTP routes over the SQLite store (the persistent mirror of the
+// queue and the history), the WebSocket messages of a run, and the hand-off of prompts to the engine's
+// ExecQueue (one worker, one executor and cache, models loaded once). Network-free: handle() takes a
+// parsed request, so tests call it directly as well as over a socket.
 #pragma once
 #include <atomic>
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/graph/events.h"
+#include "engine/graph/exec_queue.h"
 #include "engine/graph/executor.h"
 #include "engine/graph/paths.h"
 #include "server/http_util.h"
@@ -26,27 +27,19 @@ struct AppOptions {
   int max_image_side = 16384;
 };
 
-// What runs queued prompts. The App tells it about queue changes; it reports back through
-// App::on_event / App::on_finished (from its worker thread).
-class Dispatcher {
- public:
-  virtual ~Dispatcher() = default;
-  virtual void submit(const QueuedPrompt& p, bool front) = 0;
-  virtual void remove(const std::string& prompt_id) = 0;  // pending only
-  virtual void interrupt() = 0;                            // the running prompt
-};
-
 class App {
  public:
   App(AppOptions opt, WsHub& hub);
-  void set_dispatcher(Dispatcher* d);  // also re-submits what the store holds (restart recovery)
+  // Connects the queue (its event/done callbacks) and submits what the store holds: after a crash, the
+  // prompt that was running is queued again with the pending ones.
+  void attach(graph::ExecQueue* q);
 
   Response handle(const Request& req);
 
   // Execution reports, tagged with the prompt id.
   void on_start(const std::string& prompt_id);  // the dispatcher took the prompt
   void on_event(const std::string& prompt_id, const graph::Event& e);
-  void on_preview(const std::string& prompt_id, const std::string& png_or_jpeg, bool jpeg);
+  void on_preview(const std::string& prompt_id, const std::string& png_or_jpeg, bool jpeg);  // binary frame
   void on_finished(const std::string& prompt_id, const graph::RunResult& r);
 
   Store& store() { return store_; }
@@ -71,9 +64,10 @@ class App {
   AppOptions opt_;
   WsHub& hub_;
   Store store_;
-  Dispatcher* dispatcher_ = nullptr;
+  graph::ExecQueue* queue_ = nullptr;
+  void submit(const QueuedPrompt& p, bool front);
   std::mutex mu_;
-  double number_ = 0;  // ComfyUI's PromptServer.number
+  int64_t number_ = 0;  // ComfyUI's PromptServer.number
   struct Running {
     std::string prompt_id, client_id;
     nlohmann::json messages = nlohmann::json::array();  // history status.messages

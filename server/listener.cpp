@@ -167,7 +167,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void fail(beast::error_code ec) {
     if (ec == http::error::body_limit) return reply_error(http::status::payload_too_large, "request body too large");
     if (ec == http::error::header_limit) return reply_error(http::status::request_header_fields_too_large, "headers too large");
-    if (ec.category() == http::error::get_http_error_category() && ec != http::error::end_of_stream &&
+    if (ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::end_of_stream &&
         ec != http::error::partial_message)
       return reply_error(http::status::bad_request, "malformed HTTP request: " + ec.message());
     shutdown();

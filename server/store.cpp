@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
+
 namespace vkf::server {
 
 nlohmann::json QueuedPrompt::to_json() const {
@@ -28,7 +30,7 @@ class Stmt {
     sqlite3_bind_double(s_, i, v);
     return *this;
   }
-  Stmt& bind(int i, long v) {
+  Stmt& bind(int i, int64_t v) {
     sqlite3_bind_int64(s_, i, v);
     return *this;
   }
@@ -42,7 +44,7 @@ class Stmt {
     auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
     return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string();
   }
-  double real(int col) const { return sqlite3_column_double(s_, col); }
+  int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
 
  private:
   sqlite3* db_;
@@ -51,7 +53,7 @@ class Stmt {
 
 QueuedPrompt row_to_prompt(const Stmt& s) {
   QueuedPrompt p;
-  p.number = s.real(0);
+  p.number = s.integer(0);
   p.prompt_id = s.text(1);
   p.prompt = nlohmann::json::parse(s.text(2));
   p.extra_data = nlohmann::json::parse(s.text(3));
@@ -71,7 +73,7 @@ Store::Store(const std::filesystem::path& file) {
   sqlite3_busy_timeout(db_, 5000);
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
-  exec("CREATE TABLE IF NOT EXISTS queue(prompt_id TEXT PRIMARY KEY, number REAL NOT NULL, prompt TEXT NOT NULL,"
+  exec("CREATE TABLE IF NOT EXISTS queue(prompt_id TEXT PRIMARY KEY, number INTEGER NOT NULL, prompt TEXT NOT NULL,"
        " extra TEXT NOT NULL, outputs TEXT NOT NULL, running INTEGER NOT NULL DEFAULT 0)");
   exec("CREATE TABLE IF NOT EXISTS history(seq INTEGER PRIMARY KEY AUTOINCREMENT, prompt_id TEXT UNIQUE NOT NULL,"
        " entry TEXT NOT NULL)");
@@ -171,15 +173,15 @@ bool Store::exists(const std::string& id) const {
   return s.step();
 }
 
-double Store::max_number() const {
+int64_t Store::max_number() const {
   std::lock_guard lk(mu_);
   Stmt s(db_, "SELECT MAX(ABS(number)) FROM queue");
-  double m = s.step() ? s.real(0) : 0;
+  int64_t m = s.step() ? s.integer(0) : 0;
   Stmt h(db_, "SELECT entry FROM history ORDER BY seq DESC LIMIT 1");
   if (h.step()) {
     auto e = nlohmann::json::parse(h.text(0));
     if (e.contains("prompt") && e["prompt"].is_array() && e["prompt"][0].is_number())
-      m = std::max(m, std::abs(e["prompt"][0].get<double>()));
+      m = std::max(m, std::abs(e["prompt"][0].get<int64_t>()));
   }
   return m;
 }
@@ -202,7 +204,7 @@ void Store::finish(const std::string& id, const nlohmann::json& entry) {
 std::vector<std::pair<std::string, nlohmann::json>> Store::history(long max_items, long offset) const {
   std::lock_guard lk(mu_);
   Stmt s(db_, "SELECT prompt_id, entry FROM history ORDER BY seq LIMIT ? OFFSET ?");
-  s.bind(1, max_items < 0 ? -1L : max_items).bind(2, std::max(0L, offset));
+  s.bind(1, int64_t(max_items < 0 ? -1 : max_items)).bind(2, int64_t(std::max(0L, offset)));
   std::vector<std::pair<std::string, nlohmann::json>> out;
   while (s.step()) out.emplace_back(s.text(0), nlohmann::json::parse(s.text(1)));
   return out;

@@ -20,7 +20,7 @@ struct StoreError : std::runtime_error {
 
 // One queued prompt, as ComfyUI keeps it: [number, prompt_id, prompt, extra_data, outputs_to_execute].
 struct QueuedPrompt {
-  double number = 0;
+  int64_t number = 0;
   std::string prompt_id;
   nlohmann::json prompt;      // the API-format node map
   nlohmann::json extra_data;  // includes client_id
@@ -47,7 +47,7 @@ class Store {
   std::optional<QueuedPrompt> take_next();        // first pending -> running
   std::optional<QueuedPrompt> mark_running(const std::string& id);  // that pending one -> running
   bool exists(const std::string& id) const;       // queued, running or in history
-  double max_number() const;                      // largest number seen (0 when empty)
+  int64_t max_number() const;                    // largest number seen (0 when empty)
 
   // The running prompt is done: its history entry replaces its queue row in one transaction.
   void finish(const std::string& id, const nlohmann::json& history_entry);

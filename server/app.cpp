@@ -36,16 +36,19 @@ json error_body(const std::string& type, const std::string& message, const std::
 }
 
 std::optional<json> parse_body(const Request& req) {
-  if (req.body().empty()) return json::object();
-  json j = json::parse(req.body(), nullptr, false);
+  if (req.body.empty()) return json::object();
+  json j = json::parse(req.body, nullptr, false);
   if (j.is_discarded()) return std::nullopt;
   return j;
 }
 }  // namespace
 
-App::App(AppOptions opt, WsHub& hub) : opt_(std::move(opt)), hub_(hub), store_(opt_.data_dir / "queue.sqlite") {
+void MessageSink::send_json(const std::string& sid, const json& msg) {
+  send(sid, msg.dump(-1, ' ', false, json::error_handler_t::replace), false);
+}
+
+App::App(AppOptions opt, MessageSink& sink) : opt_(std::move(opt)), hub_(sink), store_(opt_.data_dir / "queue.sqlite") {
   number_ = store_.max_number() + 1;
-  hub_.on_connect = [this](const std::string& sid) { return status_message(sid); };
 }
 
 void App::submit(const QueuedPrompt& p, bool front) {
@@ -86,13 +89,13 @@ json App::status_message(const std::string& sid) const {
 void App::broadcast_status() { hub_.send_json("", status_message()); }
 
 Response App::handle(const Request& req) {
-  Target t = parse_target(req.target());
-  if (!t.ok) return json_response(req, http::status::bad_request, {{"error", "malformed percent-encoding"}});
+  Target t = parse_target(req.target);
+  if (!t.ok) return json_response(400, {{"error", "malformed percent-encoding"}});
   const std::string& p = t.path;
-  const bool get = req.method() == http::verb::get, post = req.method() == http::verb::post;
+  const bool get = req.method == "GET", post = req.method == "POST";
   auto starts = [&](std::string_view pre) { return p.size() > pre.size() && p.starts_with(pre); };
   if (get && p == "/prompt")
-    return json_response(req, http::status::ok, status_message()["data"]["status"]);
+    return json_response(200, status_message()["data"]["status"]);
   if (post && p == "/prompt") return post_prompt(req);
   if (get && p == "/queue") return get_queue(req);
   if (post && p == "/queue") return post_queue(req);
@@ -109,30 +112,30 @@ Response App::handle(const Request& req) {
   if (get && starts("/models/")) return models(req, p.substr(8));
   if (get && p == "/embeddings") return models(req, "\x01embeddings");
   if (get && p == "/features")
-    return json_response(req, http::status::ok,
+    return json_response(200,
                          {{"supports_preview_metadata", false}, {"max_upload_size", opt_.max_upload_bytes}});
-  if (get && p == "/") return text_response(req, http::status::ok, "vkflow server (ComfyUI API)\n");
-  return json_response(req, http::status::not_found, {{"error", "not found"}});
+  if (get && p == "/") return text_response(200, "vkflow server (ComfyUI API)\n");
+  return json_response(404, {{"error", "not found"}});
 }
 
 Response App::post_prompt(const Request& req) {
   auto body = parse_body(req);
   if (!body || !body->is_object())
-    return json_response(req, http::status::bad_request, error_body("invalid_prompt", "Invalid JSON body"));
+    return json_response(400, error_body("invalid_prompt", "Invalid JSON body"));
   if (!body->contains("prompt"))
-    return json_response(req, http::status::bad_request, error_body("no_prompt", "No prompt provided"));
+    return json_response(400, error_body("no_prompt", "No prompt provided"));
   const json& prompt = (*body)["prompt"];
   if (!prompt.is_object())
-    return json_response(req, http::status::bad_request,
+    return json_response(400,
                          error_body("invalid_prompt", "Invalid prompt", "prompt must be an object of nodes"));
   graph::ValidationResult v;
   try {
     auto g = graph::Graph::from_json(prompt);
-    v = graph::validate(g, opt_.paths);
+    v = graph::validate(g, *opt_.registry, opt_.paths);
   } catch (const std::exception& e) {
-    return json_response(req, http::status::bad_request, error_body("invalid_prompt", "Invalid prompt", e.what()));
+    return json_response(400, error_body("invalid_prompt", "Invalid prompt", e.what()));
   }
-  if (!v.ok()) return json_response(req, http::status::bad_request, v.to_json());
+  if (!v.ok()) return json_response(400, v.to_json());
 
   QueuedPrompt q;
   q.prompt = prompt;
@@ -144,9 +147,9 @@ Response App::post_prompt(const Request& req) {
   if (auto it = body->find("prompt_id"); it != body->end() && it->is_string()) {
     const std::string& id = it->get_ref<const std::string&>();
     if (id.empty() || id.size() > 128)
-      return json_response(req, http::status::bad_request, error_body("invalid_prompt", "Invalid prompt_id"));
+      return json_response(400, error_body("invalid_prompt", "Invalid prompt_id"));
     if (store_.exists(id))
-      return json_response(req, http::status::bad_request,
+      return json_response(400,
                            error_body("invalid_prompt", "prompt_id already used", id));
     q.prompt_id = id;
   }
@@ -159,20 +162,20 @@ Response App::post_prompt(const Request& req) {
     if (queue_) submit(q, front);
   }
   broadcast_status();
-  return json_response(req, http::status::ok,
+  return json_response(200,
                        {{"prompt_id", q.prompt_id}, {"number", q.number}, {"node_errors", json::object()}});
 }
 
-Response App::get_queue(const Request& req) {
+Response App::get_queue(const Request&) {
   json running = json::array(), pending = json::array();
   if (auto r = store_.running()) running.push_back(r->to_json());
   for (auto& p : store_.pending()) pending.push_back(p.to_json());
-  return json_response(req, http::status::ok, {{"queue_running", running}, {"queue_pending", pending}});
+  return json_response(200, {{"queue_running", running}, {"queue_pending", pending}});
 }
 
 Response App::post_queue(const Request& req) {
   auto body = parse_body(req);
-  if (!body || !body->is_object()) return json_response(req, http::status::bad_request, {{"error", "invalid JSON"}});
+  if (!body || !body->is_object()) return json_response(400, {{"error", "invalid JSON"}});
   if (body->value("clear", false) == true)
     for (auto& id : store_.clear_pending())
       if (queue_) queue_->remove(id);
@@ -181,7 +184,7 @@ Response App::post_queue(const Request& req) {
       if (id.is_string() && store_.remove_pending(id.get<std::string>()) && queue_)
         queue_->remove(id.get<std::string>());
   broadcast_status();
-  return text_response(req, http::status::ok, "");
+  return text_response(200, "");
 }
 
 Response App::post_interrupt(const Request& req) {
@@ -190,39 +193,39 @@ Response App::post_interrupt(const Request& req) {
   if (body && body->is_object())
     if (auto it = body->find("prompt_id"); it != body->end() && it->is_string()) only = *it;
   if (queue_) queue_->interrupt(only);
-  return text_response(req, http::status::ok, "");
+  return text_response(200, "");
 }
 
 Response App::get_history(const Request& req, const std::string& id) {
   json out = json::object();
   if (!id.empty()) {
     if (auto e = store_.history_entry(id)) out[id] = *e;
-    return json_response(req, http::status::ok, out);
+    return json_response(200, out);
   }
-  auto t = parse_target(req.target());
+  auto t = parse_target(req.target);
   long max_items = -1, offset = -1;
   try {
     if (t.query.count("max_items")) max_items = std::stol(t.query["max_items"]);
     if (t.query.count("offset")) offset = std::stol(t.query["offset"]);
   } catch (const std::exception&) {
-    return json_response(req, http::status::bad_request, {{"error", "max_items/offset must be integers"}});
+    return json_response(400, {{"error", "max_items/offset must be integers"}});
   }
   if (offset < 0 && max_items >= 0) {  // ComfyUI: the latest max_items
     long n = static_cast<long>(store_.history().size());
     offset = std::max(0L, n - max_items);
   }
   for (auto& [k, v] : store_.history(max_items, std::max(0L, offset))) out[k] = v;
-  return json_response(req, http::status::ok, out);
+  return json_response(200, out);
 }
 
 Response App::post_history(const Request& req) {
   auto body = parse_body(req);
-  if (!body || !body->is_object()) return json_response(req, http::status::bad_request, {{"error", "invalid JSON"}});
+  if (!body || !body->is_object()) return json_response(400, {{"error", "invalid JSON"}});
   if (body->value("clear", false) == true) store_.clear_history();
   if (auto it = body->find("delete"); it != body->end() && it->is_array())
     for (auto& id : *it)
       if (id.is_string()) store_.delete_history(id.get<std::string>());
-  return text_response(req, http::status::ok, "");
+  return text_response(200, "");
 }
 
 // ---- execution reports ---------------------------------------------------------------------------
@@ -279,6 +282,9 @@ void App::on_preview(const std::string& prompt_id, const std::string& bytes, boo
 }
 
 void App::on_finished(const std::string& prompt_id, const graph::RunResult& r) {
+  // Stopped by SIGTERM/SIGINT mid-run: the prompt stays in the queue (marked running), so the restarted
+  // server runs it again, as after a crash.
+  if (stopping_ && r.status == graph::RunStatus::Interrupted) return;
   json entry;
   json messages;
   {
@@ -298,6 +304,12 @@ void App::on_finished(const std::string& prompt_id, const graph::RunResult& r) {
   entry["outputs"] = outputs;
   entry["meta"] = meta;
   entry["status"] = {{"status_str", r.ok() ? "success" : "error"}, {"completed", r.ok()}, {"messages", messages}};
+  if (r.status == graph::RunStatus::Invalid) {  // the graph no longer validates (a file went away)
+    json err = r.validation.to_json();
+    err["prompt_id"] = prompt_id;
+    entry["status"]["messages"].push_back(json::array({"execution_error", err}));
+    hub_.send_json(client_of(prompt_id), {{"type", "execution_error"}, {"data", err}});
+  }
   store_.finish(prompt_id, entry);
   {
     std::lock_guard lk(mu_);

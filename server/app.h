@@ -1,7 +1,7 @@
 // `vkflow serve`'s application: ComfyUI's HTTP routes over the SQLite store (the persistent mirror of the
 // queue and the history), the WebSocket messages of a run, and the hand-off of prompts to the engine's
 // ExecQueue (one worker, one executor and cache, models loaded once). Network-free: handle() takes a
-// parsed request, so tests call it directly as well as over a socket.
+// parsed request (no Beast here), so tests call it directly as well as over a socket.
 #pragma once
 #include <atomic>
 #include <filesystem>
@@ -14,7 +14,7 @@
 #include "engine/graph/executor.h"
 #include "engine/graph/paths.h"
 #include "server/http_util.h"
-#include "server/listener.h"
+#include "server/message_sink.h"
 #include "server/store.h"
 
 namespace vkf::server {
@@ -25,11 +25,12 @@ struct AppOptions {
   size_t max_upload_bytes = 64u << 20;
   uint64_t max_image_pixels = uint64_t(1) << 26;    // decoded upload size (decompression bombs)
   int max_image_side = 16384;
+  const graph::Registry* registry = &graph::Registry::instance();  // validation and /object_info
 };
 
 class App {
  public:
-  App(AppOptions opt, WsHub& hub);
+  App(AppOptions opt, MessageSink& sink);
   // Connects the queue (its event/done callbacks) and submits what the store holds: after a crash, the
   // prompt that was running is queued again with the pending ones.
   void attach(graph::ExecQueue* q);
@@ -41,6 +42,9 @@ class App {
   void on_event(const std::string& prompt_id, const graph::Event& e);
   void on_preview(const std::string& prompt_id, const std::string& png_or_jpeg, bool jpeg);  // binary frame
   void on_finished(const std::string& prompt_id, const graph::RunResult& r);
+
+  // Shutdown: a prompt interrupted from now on stays queued (it runs again after the restart).
+  void stopping() { stopping_ = true; }
 
   Store& store() { return store_; }
   nlohmann::json status_message(const std::string& sid = "") const;  // {"type":"status",...}
@@ -62,7 +66,8 @@ class App {
   std::string client_of(const std::string& prompt_id);
 
   AppOptions opt_;
-  WsHub& hub_;
+  MessageSink& hub_;
+  std::atomic<bool> stopping_{false};
   Store store_;
   graph::ExecQueue* queue_ = nullptr;
   void submit(const QueuedPrompt& p, bool front);

@@ -1,8 +1,35 @@
 #include "server/http_util.h"
 
-#include "server/safe_path.h"
 
 namespace vkf::server {
+
+namespace {
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      int h = hex(in[i + 1]), l = hex(in[i + 2]);
+      if (h < 0 || l < 0) return false;
+      out += static_cast<char>(h * 16 + l);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return true;
+}
 
 Target parse_target(std::string_view target) {
   Target t;
@@ -28,17 +55,21 @@ Target parse_target(std::string_view target) {
   return t;
 }
 
-Response text_response(const Request& req, http::status st, std::string body, std::string_view type) {
-  Response r{st, req.version()};
-  r.set(http::field::content_type, type);
-  r.keep_alive(req.keep_alive());
-  r.body() = std::move(body);
-  r.prepare_payload();
+std::string Request::header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+Response text_response(int status, std::string body, std::string type) {
+  Response r;
+  r.status = status;
+  r.content_type = std::move(type);
+  r.body = std::move(body);
   return r;
 }
 
-Response json_response(const Request& req, http::status st, const nlohmann::json& body) {
-  return text_response(req, st, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+Response json_response(int status, const nlohmann::json& body) {
+  return text_response(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                        "application/json; charset=utf-8");
 }
 

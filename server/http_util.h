@@ -1,20 +1,32 @@
-// Small helpers shared by the routes and the listener: request targets split into a path and decoded
-// query parameters, JSON / text responses, multipart/form-data bodies (the HTTP framing itself is Beast's).
+// The server's own request/response values and small helpers shared by the routes: request targets split
+// into a path and decoded query parameters, JSON / text responses, multipart/form-data bodies. The HTTP
+// framing itself is Beast's, confined to listener.cpp (Beast is slow to compile), which converts.
 #pragma once
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 namespace vkf::server {
 
-namespace http = boost::beast::http;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
+struct Request {
+  std::string method = "GET";                   // "GET", "POST", ...
+  std::string target = "/";                     // as sent: path?query, still percent-encoded
+  std::map<std::string, std::string> headers;   // names lower-cased
+  std::string body;
+  std::string header(const std::string& lower_name) const;  // "" when absent
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string body;
+};
 
 struct Target {
   std::string path;                          // percent-decoded
@@ -23,8 +35,11 @@ struct Target {
 };
 Target parse_target(std::string_view target);
 
-Response json_response(const Request& req, http::status st, const nlohmann::json& body);
-Response text_response(const Request& req, http::status st, std::string body, std::string_view type = "text/plain");
+// Percent-decodes a URL component ('+' is a space); false on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out);
+
+Response json_response(int status, const nlohmann::json& body);
+Response text_response(int status, std::string body, std::string type = "text/plain");
 
 struct FormPart {
   std::string name, filename, content_type, data;

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <random>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -13,7 +14,10 @@ namespace vkf::server {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace http = beast::http;
 using tcp = net::ip::tcp;
+using BeastRequest = http::request<http::string_body>;
+using BeastResponse = http::response<http::string_body>;
 
 // ---- hub ------------------------------------------------------------------------------------------
 void WsHub::add(const std::string& sid, std::shared_ptr<WsClient> c) {
@@ -48,10 +52,6 @@ void WsHub::send(const std::string& sid, std::string data, bool binary) {
   for (auto& c : to) c->send(shared, binary);
 }
 
-void WsHub::send_json(const std::string& sid, const nlohmann::json& msg) {
-  send(sid, msg.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), false);
-}
-
 size_t WsHub::size() const {
   std::lock_guard lk(mu_);
   return clients_.size();
@@ -72,12 +72,35 @@ std::string random_sid() {
   return buf;
 }
 
+Request to_request(const BeastRequest& b) {
+  Request r;
+  r.method = std::string(b.method_string());
+  r.target = std::string(b.target());
+  for (auto& f : b) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(f.value());
+  }
+  r.body = b.body();
+  return r;
+}
+
+BeastResponse to_beast(Response&& r, unsigned version, bool keep_alive) {
+  BeastResponse b{static_cast<http::status>(r.status), version};
+  b.set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) b.set(k, v);
+  b.keep_alive(keep_alive);
+  b.body() = std::move(r.body);
+  b.prepare_payload();
+  return b;
+}
+
 // ---- WebSocket session ------------------------------------------------------------------------------
 class WsSession : public WsClient, public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket&& s, Listener& l) : ws_(std::move(s)), l_(l) {}
 
-  void run(Request req) {
+  void run(BeastRequest req) {
     auto t = parse_target(req.target());
     auto it = t.query.find("clientId");
     sid_ = it != t.query.end() && !it->second.empty() && it->second.size() <= 128 ? it->second : random_sid();
@@ -173,29 +196,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     shutdown();
   }
   void reply_error(http::status st, const std::string& msg) {
-    Request req;
-    req.version(11);
-    req.keep_alive(false);
-    auto r = text_response(req, st, msg + "\n");
-    r.keep_alive(false);
-    write(std::move(r));
+    write(to_beast(text_response(static_cast<int>(st), msg + "\n"), 11, false));
   }
   void on_read(beast::error_code ec) {
     if (ec) return fail(ec);
-    Request req = parser_->release();
-    if (websocket::is_upgrade(req)) {
-      auto t = parse_target(req.target());
-      if (t.path != "/ws") return write(text_response(req, http::status::not_found, "not found\n"));
-      if (!l_.authorized(req)) return write(text_response(req, http::status::unauthorized, "unauthorized\n"));
-      if (!l_.origin_ok(req)) return write(text_response(req, http::status::forbidden, "cross-origin refused\n"));
+    BeastRequest breq = parser_->release();
+    Request req = to_request(breq);
+    const unsigned v = breq.version();
+    const bool ka = breq.keep_alive();
+    if (websocket::is_upgrade(breq)) {
+      auto t = parse_target(req.target);
+      if (t.path != "/ws") return write(to_beast(text_response(404, "not found\n"), v, false));
+      if (!l_.authorized(req)) return write(to_beast(text_response(401, "unauthorized\n"), v, false));
+      if (!l_.origin_ok(req)) return write(to_beast(text_response(403, "cross-origin refused\n"), v, false));
       stream_.expires_never();
-      std::make_shared<WsSession>(stream_.release_socket(), l_)->run(std::move(req));
+      std::make_shared<WsSession>(stream_.release_socket(), l_)->run(std::move(breq));
       return;
     }
-    write(l_.handle(req));
+    write(to_beast(l_.handle(req), v, ka));
   }
-  void write(Response r) {
-    auto sp = std::make_shared<Response>(std::move(r));
+  void write(BeastResponse r) {
+    auto sp = std::make_shared<BeastResponse>(std::move(r));
     stream_.expires_after(std::chrono::seconds(l_.options().timeout_s));
     http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {
       if (ec || sp->need_eof()) return self->shutdown();
@@ -225,12 +246,13 @@ bool same(std::string_view a, std::string_view b) {
 }  // namespace
 
 struct Listener::Impl {
-  explicit Impl(net::io_context& ioc) : acceptor(net::make_strand(ioc)) {}
+  Impl() : acceptor(net::make_strand(ioc)) {}
+  net::io_context ioc;
   tcp::acceptor acceptor;
 };
 
 Listener::Listener(NetOptions opt, HttpHandler handler, WsHub& hub)
-    : opt_(std::move(opt)), handler_(std::move(handler)), hub_(hub), impl_(std::make_unique<Impl>(ioc_)) {
+    : opt_(std::move(opt)), handler_(std::move(handler)), hub_(hub), impl_(std::make_unique<Impl>()) {
   beast::error_code ec;
   auto addr = net::ip::make_address(opt_.listen, ec);
   if (ec) throw std::runtime_error("--listen: not an IP address: '" + opt_.listen + "'");
@@ -247,7 +269,7 @@ Listener::Listener(NetOptions opt, HttpHandler handler, WsHub& hub)
 Listener::~Listener() { stop(); }
 
 void Listener::accept() {
-  impl_->acceptor.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+  impl_->acceptor.async_accept(net::make_strand(impl_->ioc), [this](beast::error_code ec, tcp::socket s) {
     if (ec == net::error::operation_aborted) return;
     if (!ec) std::make_shared<HttpSession>(std::move(s), *this)->run();
     accept();
@@ -256,7 +278,7 @@ void Listener::accept() {
 
 void Listener::start(int threads) {
   accept();
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { impl_->ioc.run(); });
 }
 
 void Listener::stop() {
@@ -265,56 +287,56 @@ void Listener::stop() {
     beast::error_code ec;
     impl_->acceptor.close(ec);
   });
-  ioc_.stop();
+  impl_->ioc.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }
 
 bool Listener::authorized(const Request& req) const {
   if (opt_.auth_token.empty()) return true;
-  auto h = req[http::field::authorization];
+  std::string h = req.header("authorization");
   if (h.starts_with("Bearer ") && same(h.substr(7), opt_.auth_token)) return true;
-  auto t = parse_target(req.target());
+  auto t = parse_target(req.target);
   auto it = t.query.find("token");
   return it != t.query.end() && same(it->second, opt_.auth_token);
 }
 
 void Listener::add_cors(Response& r) const {
   if (opt_.cors_origin.empty()) return;
-  r.set(http::field::access_control_allow_origin, opt_.cors_origin);
-  r.set(http::field::access_control_allow_methods, "POST, GET, DELETE, PUT, OPTIONS, PATCH");
-  r.set(http::field::access_control_allow_headers, "Content-Type, Authorization");
-  r.set(http::field::access_control_allow_credentials, "true");
+  r.headers.emplace_back("Access-Control-Allow-Origin", opt_.cors_origin);
+  r.headers.emplace_back("Access-Control-Allow-Methods", "POST, GET, DELETE, PUT, OPTIONS, PATCH");
+  r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Authorization");
+  r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
 }
 
 // Without --enable-cors-header, a browser page from another origin may not drive the server (ComfyUI's
 // origin-only middleware): Origin's host must equal Host.
 bool Listener::origin_ok(const Request& req) const {
   if (!opt_.cors_origin.empty()) return true;
-  auto origin = req[http::field::origin];
+  std::string origin = req.header("origin");
   if (origin.empty()) return true;
   auto p = origin.find("://");
-  auto host = p == std::string_view::npos ? origin : origin.substr(p + 3);
-  return host == req[http::field::host];
+  std::string host = p == std::string::npos ? origin : origin.substr(p + 3);
+  return host == req.header("host");
 }
 
 Response Listener::handle(const Request& req) const {
   Response r;
-  if (req.method() == http::verb::options && !opt_.cors_origin.empty()) {
-    r = text_response(req, http::status::ok, "");
+  if (req.method == "OPTIONS" && !opt_.cors_origin.empty()) {
+    r = text_response(200, "");
   } else if (!authorized(req)) {
-    r = json_response(req, http::status::unauthorized, {{"error", "unauthorized"}});
-    r.set(http::field::www_authenticate, "Bearer");
+    r = json_response(401, {{"error", "unauthorized"}});
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
   } else if (!origin_ok(req)) {
-    r = text_response(req, http::status::forbidden, "cross-origin request refused\n");
+    r = text_response(403, "cross-origin request refused\n");
   } else {
     try {
       r = handler_(req);
     } catch (const std::exception& e) {
-      r = json_response(req, http::status::internal_server_error, {{"error", e.what()}});
+      r = json_response(500, {{"error", e.what()}});
     }
   }
-  r.set(http::field::server, "vkflow");
+  r.headers.emplace_back("Server", "vkflow");
   add_cors(r);
   return r;
 }

@@ -11,9 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-
 #include "server/http_util.h"
+#include "server/message_sink.h"
 
 namespace vkf::server {
 
@@ -36,13 +35,12 @@ class WsClient {
   virtual void send(std::shared_ptr<const std::string> data, bool binary) = 0;
 };
 
-class WsHub {
+class WsHub : public MessageSink {
  public:
   void add(const std::string& sid, std::shared_ptr<WsClient> c);
   void remove(const std::string& sid, const WsClient* c);
   // To `sid`'s sockets, or to everyone when sid is empty (ComfyUI's send_sync(sid=None)).
-  void send(const std::string& sid, std::string data, bool binary = false);
-  void send_json(const std::string& sid, const nlohmann::json& msg);
+  void send(const std::string& sid, std::string data, bool binary) override;
   size_t size() const;
   std::function<nlohmann::json(const std::string& sid)> on_connect;  // first message to a new socket
 
@@ -74,8 +72,7 @@ class Listener {
   NetOptions opt_;
   HttpHandler handler_;
   WsHub& hub_;
-  boost::asio::io_context ioc_;
-  struct Impl;
+  struct Impl;  // the Asio io_context and acceptor (Beast and Asio stay inside listener.cpp)
   std::unique_ptr<Impl> impl_;
   uint16_t port_ = 0;
   std::vector<std::thread> threads_;

@@ -66,30 +66,30 @@ bool write_atomic(const fs::path& final, const std::string& data, bool overwrite
 }
 }  // namespace
 
-Response App::view(const Request& req, const Target& t) {
+Response App::view(const Request&, const Target& t) {
   auto fn = t.query.find("filename");
   if (fn == t.query.end() || fn->second.empty())
-    return json_response(req, http::status::bad_request, {{"error", "filename is required"}});
+    return json_response(400, {{"error", "filename is required"}});
   std::string type = t.query.count("type") ? t.query.at("type") : "output";
   std::string sub = t.query.count("subfolder") ? t.query.at("subfolder") : "";
   const fs::path* base = dir_of_type(opt_, type);
-  if (!base) return json_response(req, http::status::bad_request, {{"error", "type must be output, input or temp"}});
+  if (!base) return json_response(400, {{"error", "type must be output, input or temp"}});
   auto pc = resolve_under(*base, sub, fn->second);
-  if (pc.status) return json_response(req, http::status(pc.status), {{"error", pc.reason}});
+  if (pc.status) return json_response(pc.status, {{"error", pc.reason}});
   std::error_code ec;
-  if (!fs::is_regular_file(pc.path, ec)) return json_response(req, http::status::not_found, {{"error", "not found"}});
+  if (!fs::is_regular_file(pc.path, ec)) return json_response(404, {{"error", "not found"}});
   std::ifstream f(pc.path, std::ios::binary);
   std::ostringstream ss;
   ss << f.rdbuf();
-  auto r = text_response(req, http::status::ok, ss.str(), mime_of(pc.path));
-  r.set(http::field::content_disposition, "filename=\"" + pc.path.filename().string() + "\"");
+  auto r = text_response(200, ss.str(), mime_of(pc.path));
+  r.headers.emplace_back("Content-Disposition", "filename=\"" + pc.path.filename().string() + "\"");
   return r;
 }
 
 Response App::upload(const Request& req) {
-  auto bad = [&](http::status st, const std::string& msg) { return json_response(req, st, {{"error", msg}}); };
-  auto parts = parse_multipart(req[http::field::content_type], req.body());
-  if (!parts) return bad(http::status::bad_request, "expected a multipart/form-data body");
+  auto bad = [&](int st, const std::string& msg) { return json_response(st, {{"error", msg}}); };
+  auto parts = parse_multipart(req.header("content-type"), req.body);
+  if (!parts) return bad(400, "expected a multipart/form-data body");
   const FormPart* image = nullptr;
   std::string type = "input", sub;
   bool overwrite = false;
@@ -99,62 +99,62 @@ Response App::upload(const Request& req) {
     else if (p.name == "subfolder") sub = p.data;
     else if (p.name == "overwrite") overwrite = p.data == "true" || p.data == "1";
   }
-  if (!image || image->filename.empty()) return bad(http::status::bad_request, "no image part with a filename");
+  if (!image || image->filename.empty()) return bad(400, "no image part with a filename");
   const fs::path* base = dir_of_type(opt_, type);
-  if (!base) return bad(http::status::bad_request, "type must be input, output or temp");
-  if (image->filename.find('/') != std::string::npos) return bad(http::status::bad_request, "'/' in filename");
+  if (!base) return bad(400, "type must be input, output or temp");
+  if (image->filename.find('/') != std::string::npos) return bad(400, "'/' in filename");
   auto pc = resolve_under(*base, sub, image->filename);
-  if (pc.status) return bad(http::status(pc.status), pc.reason);
+  if (pc.status) return bad(pc.status, pc.reason);
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(image->data.data()), static_cast<int>(image->data.size()),
                              &w, &h, &c))
-    return bad(http::status::bad_request, "not a decodable image: " + image->filename);
+    return bad(400, "not a decodable image: " + image->filename);
   if (w > opt_.max_image_side || h > opt_.max_image_side ||
       static_cast<uint64_t>(w) * static_cast<uint64_t>(h) > opt_.max_image_pixels)
-    return bad(http::status::payload_too_large,
+    return bad(413,
                "image " + std::to_string(w) + "x" + std::to_string(h) + " exceeds the decoded size limit");
   std::error_code ec;
   fs::create_directories(pc.path.parent_path(), ec);
   // Re-check after creating the folders: a symlinked subfolder must not lead outside.
   auto again = resolve_under(*base, sub, image->filename);
-  if (again.status || again.path != pc.path) return bad(http::status::forbidden, "path leaves its folder");
+  if (again.status || again.path != pc.path) return bad(403, "path leaves its folder");
   fs::path target = pc.path;
   std::string name = image->filename;
   const std::string stem = pc.path.stem().string(), ext = pc.path.extension().string();
   for (int i = 1;; ++i) {
     if (write_atomic(target, image->data, overwrite)) break;
-    if (i > 9999) return bad(http::status::conflict, "no free name for " + image->filename);
+    if (i > 9999) return bad(409, "no free name for " + image->filename);
     name = stem + " (" + std::to_string(i) + ")" + ext;  // ComfyUI's duplicate naming
     target = pc.path.parent_path() / name;
   }
-  return json_response(req, http::status::ok, {{"name", name}, {"subfolder", sub}, {"type", type}});
+  return json_response(200, {{"name", name}, {"subfolder", sub}, {"type", type}});
 }
 
-Response App::object_info(const Request& req, const std::string& cls) {
-  const auto& reg = graph::Registry::instance();
+Response App::object_info(const Request&, const std::string& cls) {
+  // The same code as `vkflow nodes --json`: the classes registered at the time asked.
+  const auto& reg = *opt_.registry;
   json j = json::object();
   if (!cls.empty()) {
     if (reg.find(cls)) j[cls] = reg.get(cls).object_info(opt_.paths);
-    return json_response(req, http::status::ok, j);  // ComfyUI: {} for an unknown class
+    return json_response(200, j);  // ComfyUI: {} for an unknown class
   }
-  for (auto& n : reg.names()) j[n] = reg.get(n).object_info(opt_.paths);
-  return json_response(req, http::status::ok, j);
+  return json_response(200, reg.object_info(opt_.paths));
 }
 
-Response App::models(const Request& req, const std::string& folder) {
+Response App::models(const Request&, const std::string& folder) {
   static const std::vector<std::string> kFolders = {"checkpoints", "vae", "loras", "embeddings"};
   auto strip = [](std::vector<std::string> v) {  // embeddings are listed without their extension
     for (auto& s : v) s = fs::path(s).replace_extension().string();
     return v;
   };
-  if (folder == "\x01embeddings") return json_response(req, http::status::ok, strip(models::list_model_files(opt_.paths.models_dir, "embeddings")));
-  if (folder.empty()) return json_response(req, http::status::ok, kFolders);
+  if (folder == "\x01embeddings") return json_response(200, strip(models::list_model_files(opt_.paths.models_dir, "embeddings")));
+  if (folder.empty()) return json_response(200, kFolders);
   if (std::find(kFolders.begin(), kFolders.end(), folder) == kFolders.end())
-    return json_response(req, http::status::not_found, {{"error", "unknown model folder '" + folder + "'"}});
-  return json_response(req, http::status::ok, models::list_model_files(opt_.paths.models_dir, folder));
+    return json_response(404, {{"error", "unknown model folder '" + folder + "'"}});
+  return json_response(200, models::list_model_files(opt_.paths.models_dir, folder));
 }
 
-Response App::system_stats(const Request& req) {
+Response App::system_stats(const Request&) {
   struct sysinfo si {};
   ::sysinfo(&si);
   const uint64_t unit = si.mem_unit ? si.mem_unit : 1;
@@ -168,7 +168,7 @@ Response App::system_stats(const Request& req) {
               {"argv", json::array({"vkflow", "serve"})}};
   json dev = {{"name", "vulkan"}, {"type", "vulkan"}, {"index", 0}, {"vram_total", 0}, {"vram_free", 0},
               {"torch_vram_total", 0}, {"torch_vram_free", 0}};
-  return json_response(req, http::status::ok, {{"system", sys}, {"devices", json::array({dev})}});
+  return json_response(200, {{"system", sys}, {"devices", json::array({dev})}});
 }
 
 }  // namespace vkf::server

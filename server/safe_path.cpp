@@ -29,25 +29,6 @@ bool inside(const fs::path& base, const fs::path& p) {
 }
 }  // namespace
 
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      int h = hex(in[i + 1]), l = hex(in[i + 2]);
-      if (h < 0 || l < 0) return false;
-      out += static_cast<char>(h * 16 + l);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return true;
-}
-
 bool plain_relative_name(std::string_view s, bool allow_empty, std::string* why) {
   if (s.empty()) return allow_empty || set(why, "empty name");
   if (s.size() > 1024) return set(why, "name too long");

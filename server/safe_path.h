@@ -21,7 +21,4 @@ bool plain_relative_name(std::string_view s, bool allow_empty, std::string* why 
 // base/subfolder/filename, checked as above. The file itself need not exist.
 PathCheck resolve_under(const std::filesystem::path& base, std::string_view subfolder, std::string_view filename);
 
-// Percent-decodes a query component ('+' is a space); false on a malformed escape.
-bool percent_decode(std::string_view in, std::string& out);
-
 }  // namespace vkf::server

@@ -31,17 +31,17 @@ int serve(const ServeOptions& o) {
   try {
     WsHub hub;
     App app(o.app, hub);
+    hub.on_connect = [&app](const std::string& sid) { return app.status_message(sid); };
     graph::CacheOptions cache;
     cache.enabled = o.cache;
-    graph::ExecQueue queue(env, cache);
+    graph::ExecQueue queue(env, cache, *o.app.registry);
     app.attach(&queue);
     const bool quiet = o.quiet;
     Listener listener(o.net, [&app, quiet](const Request& req) {
       Response r = app.handle(req);
       if (!quiet)
-        std::fprintf(stderr, "%s %.*s -> %u\n", std::string(req.method_string()).c_str(),
-                     static_cast<int>(std::min<size_t>(req.target().size(), 200)), req.target().data(),
-                     r.result_int());
+        std::fprintf(stderr, "%s %.*s -> %d\n", req.method.c_str(), static_cast<int>(std::min<size_t>(req.target.size(), 200)),
+                     req.target.data(), r.status);
       return r;
     }, hub);
     listener.start(o.threads);
@@ -52,6 +52,7 @@ int serve(const ServeOptions& o) {
     sigwait(&set, &sig);
     std::fprintf(stderr, "vkflow serve: signal %d, stopping\n", sig);
     listener.stop();
+    app.stopping();  // the running prompt stays queued for the next start
     queue.interrupt();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vkflow serve: %s\n", e.what());

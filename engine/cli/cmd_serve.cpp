@@ -22,10 +22,13 @@ const char* kUsage =
     "                            (also read from VKFLOW_AUTH_TOKEN)\n"
     "  --enable-cors-header [ORIGIN]  send Access-Control-Allow-Origin (default '*'); without it, requests\n"
     "                            whose Origin differs from Host are refused (403)\n"
-    "  --data-dir DIR            queue + history database (default: vkflow-data)\n"
-    "  --output-dir DIR          where SaveImage writes and /view type=output reads (default: output)\n"
-    "  --input-dir DIR           where /upload/image writes and LoadImage reads (default: input)\n"
-    "  --temp-dir DIR            PreviewImage files, /view type=temp (default: $TMPDIR/vkflow)\n"
+    "  --data-dir DIR            the server's folder: queue.sqlite (queue + history) and, unless given,\n"
+    "                            output/, input/ and temp/ (default: vkflow-data)\n"
+    "  --output-directory DIR    where SaveImage writes and /view type=output reads (default: DATA/output;\n"
+    "                            --output-dir is the same)\n"
+    "  --input-directory DIR     where /upload/image writes and LoadImage reads (default: DATA/input;\n"
+    "                            --input-dir is the same)\n"
+    "  --temp-directory DIR      PreviewImage files, /view type=temp (default: DATA/temp; --temp-dir)\n"
     "  --models-dir DIR          checkpoints/, vae/, ... (default: models)\n"
     "  --device N                GPU index (default: VKFLOW_DEVICE or the best device)\n"
     "  --weights f32|f16         model precision (default: f16 where the GPU stores 16-bit, else f32)\n"
@@ -52,6 +55,7 @@ size_t to_size(const std::string& flag, const std::string& v, size_t lo, size_t 
 
 int serve_command(std::vector<std::string> args) {
   server::ServeOptions o;
+  std::string output, input, temp;  // "" = under the data dir
   if (const char* t = std::getenv("VKFLOW_AUTH_TOKEN")) o.net.auth_token = t;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -66,9 +70,12 @@ int serve_command(std::vector<std::string> args) {
       o.net.cors_origin = "*";
       if (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) o.net.cors_origin = args[++i];
     } else if (auto v = option_value(args, i, "--data-dir")) o.app.data_dir = *v;
-    else if (auto v = option_value(args, i, "--output-dir")) o.app.paths.output_dir = *v;
-    else if (auto v = option_value(args, i, "--input-dir")) o.app.paths.input_dir = *v;
-    else if (auto v = option_value(args, i, "--temp-dir")) o.app.paths.temp_dir = *v;
+    else if (auto v = option_value(args, i, "--output-directory")) output = *v;
+    else if (auto v = option_value(args, i, "--output-dir")) output = *v;
+    else if (auto v = option_value(args, i, "--input-directory")) input = *v;
+    else if (auto v = option_value(args, i, "--input-dir")) input = *v;
+    else if (auto v = option_value(args, i, "--temp-directory")) temp = *v;
+    else if (auto v = option_value(args, i, "--temp-dir")) temp = *v;
     else if (auto v = option_value(args, i, "--models-dir")) o.app.paths.models_dir = *v;
     else if (auto v = option_value(args, i, "--device")) o.device = static_cast<int>(to_size("--device", *v, 0, 64));
     else if (auto v = option_value(args, i, "--weights")) {
@@ -91,6 +98,9 @@ int serve_command(std::vector<std::string> args) {
     else if (a == "--quiet" || a == "-q") o.quiet = true;
     else throw UsageError("unknown option " + a);
   }
+  o.app.paths.output_dir = output.empty() ? o.app.data_dir / "output" : std::filesystem::path(output);
+  o.app.paths.input_dir = input.empty() ? o.app.data_dir / "input" : std::filesystem::path(input);
+  o.app.paths.temp_dir = temp.empty() ? o.app.data_dir / "temp" : std::filesystem::path(temp);
   return server::serve(o);
 }
 

@@ -36,7 +36,7 @@ struct TempFile {
 bool selected(const std::string& name, const models::LoadOptions& opt) {
   auto starts = [&](const char* p) { return name.rfind(p, 0) == 0; };
   return (opt.unet && starts(models::kUNetPrefix)) || (opt.vae && starts(models::kVaePrefix)) ||
-         (opt.text && starts(models::kTextPrefix));
+         (opt.text && (starts(models::kTextPrefix) || starts(models::kSd2TextPrefix) || starts("conditioner.embedders.")));
 }
 
 }  // namespace

@@ -18,8 +18,9 @@ namespace vkf::cli {
 namespace {
 
 const char* kUsage =
-    "usage: vkflow run GRAPH.json [options]\n\n"
-    "Runs a ComfyUI API-format graph ({\"<id>\": {\"class_type\", \"inputs\"}} or {\"prompt\": {...}}).\n"
+    "usage: vkflow run GRAPH.json|IMAGE.png [options]\n\n"
+    "Runs a ComfyUI API-format graph ({\"<id>\": {\"class_type\", \"inputs\"}} or {\"prompt\": {...}}), a ComfyUI\n"
+    "UI workflow ({\"nodes\", \"links\"}), or the graph a vkflow/ComfyUI PNG carries.\n"
     "Only output nodes and their ancestors run. Progress goes to stderr, saved files to stdout.\n\n"
     "options:\n"
     "  --set ID.INPUT=VALUE  override an input of node ID; VALUE is JSON when it parses (42, 7.5, true,\n"

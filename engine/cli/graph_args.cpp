@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "engine/cli/command.h"
+#include "engine/graph/workflow.h"
 
 namespace vkf::cli {
 
@@ -41,7 +42,7 @@ void apply_sets(graph::Graph& g, const std::vector<std::string>& sets, const gra
 
 std::optional<graph::Graph> load_graph(const std::string& cmd, const std::string& path) {
   try {
-    return graph::Graph::load(path);
+    return graph::load_graph_file(path);  // API or UI-format JSON, or a vkflow/ComfyUI PNG
   } catch (const graph::ParseError& e) {
     std::cerr << "vkflow " << cmd << ": " << e.what() << "\n";
     return std::nullopt;

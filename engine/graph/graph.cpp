@@ -134,8 +134,31 @@ void Graph::set_input(const std::string& id, const std::string& input, nlohmann:
   throw GraphError("no node with id '" + id + "' in the graph");
 }
 
+void Graph::put_node(const std::string& id, nlohmann::json entry) {
+  Node n;
+  n.id = id;
+  auto ct = entry.find("class_type");
+  if (ct != entry.end() && ct->is_string()) n.class_type = ct->get<std::string>();
+  n.entry = std::move(entry);
+  auto it = std::lower_bound(nodes_.begin(), nodes_.end(), id, [](const Node& a, const std::string& b) { return id_less(a.id, b); });
+  if (it != nodes_.end() && it->id == id) *it = std::move(n);
+  else nodes_.insert(it, std::move(n));
+}
+
+bool Graph::remove_node(const std::string& id) {
+  auto it = std::find_if(nodes_.begin(), nodes_.end(), [&](const Node& n) { return n.id == id; });
+  if (it == nodes_.end()) return false;
+  nodes_.erase(it);
+  return true;
+}
+
 nlohmann::json Graph::prompt() const {
   nlohmann::json p = wrapped_ ? doc_.at("prompt") : doc_;
+  if (!p.is_object()) p = nlohmann::json::object();
+  for (auto it = p.begin(); it != p.end();) {  // node entries come from nodes_ (some may have been removed)
+    if (looks_like_node(*it)) it = p.erase(it);
+    else ++it;
+  }
   for (auto& n : nodes_) p[n.id] = n.entry;
   return p;
 }

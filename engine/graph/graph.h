@@ -45,6 +45,10 @@ class Graph {
   const Node* find(const std::string& id) const;
   // Sets (or adds) one literal or link input, as `vkflow run --set ID.INPUT=VALUE` does.
   void set_input(const std::string& id, const std::string& input, nlohmann::json value);
+  // Editing (engine/graph/edit.h builds undoable commands on these): inserts or replaces the node `id`
+  // with `entry` (its class_type read from it), or removes it; ids stay in natural order.
+  void put_node(const std::string& id, nlohmann::json entry);
+  bool remove_node(const std::string& id);
 
   nlohmann::json prompt() const;    // the node map with current inputs (plus a flat document's other keys)
   nlohmann::json document() const;  // the whole document as loaded, with current inputs

@@ -26,9 +26,13 @@ std::shared_ptr<Checkpoint> load_checkpoint(vk::Context& ctx, const std::filesys
     ck->weights->load_prefix(st, kVaePrefix);
     ck->vae = std::make_unique<Vae>(ck->config.vae, *ck->weights);
   }
-  if (opt.text) {
-    ck->weights->load_prefix(st, kTextPrefix);
+  if (opt.text && ck->config.has_text()) {
+    ck->weights->load_prefix(st, ck->config.text.prefix);
     ck->text = std::make_unique<ClipTextEncoder>(ck->config.text, *ck->weights);
+  }
+  if (opt.text && ck->config.text_g) {
+    ck->weights->load_prefix(st, ck->config.text_g->prefix);
+    ck->text_g = std::make_unique<ClipTextEncoder>(*ck->config.text_g, *ck->weights);
   }
   return ck;
 }

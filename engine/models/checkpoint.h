@@ -1,4 +1,4 @@
-// A loaded SD1.x-family checkpoint: detected config, weights uploaded once in the compute dtype, and the
+// A loaded SD1.x / SD2.x / SDXL checkpoint: detected config, weights uploaded once in the compute dtype, and the
 // three networks bound to them. Shared by nodes (MODEL/CLIP/VAE values) and `vkflow eval`/`bench`.
 #pragma once
 #include <filesystem>
@@ -26,7 +26,8 @@ struct Checkpoint {
   std::shared_ptr<Weights> weights;
   std::unique_ptr<UNet> unet;
   std::unique_ptr<Vae> vae;
-  std::unique_ptr<ClipTextEncoder> text;
+  std::unique_ptr<ClipTextEncoder> text;    // SD1/SD2 tower, SDXL base's CLIP-L; null for the refiner
+  std::unique_ptr<ClipTextEncoder> text_g;  // SDXL OpenCLIP-G
 };
 
 std::shared_ptr<Checkpoint> load_checkpoint(vk::Context& ctx, const std::filesystem::path& path, const LoadOptions& opt = {});

@@ -1,15 +1,58 @@
 #include "engine/models/clip_text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "engine/models/nn.h"
+#include "engine/ops/matmul.h"
+#include "engine/ops/movement.h"
+#include "engine/ops/norm.h"
 #include "engine/vk/context.h"
 
 namespace vkf::models {
 
-ClipTextEncoder::ClipTextEncoder(const TextConfig& cfg, const Weights& w, std::string prefix)
-    : cfg_(cfg), s_(w, std::move(prefix)) {}
+ClipTextEncoder::ClipTextEncoder(const TextConfig& cfg, const Weights& w, std::string prefix) : cfg_(cfg) {
+  const Scope s(w, prefix.empty() ? cfg.prefix : prefix);
+  const auto lin = [](const Scope& m) { return Lin{m["weight"], m.has("bias") ? m["bias"] : Tensor()}; };
+  const int64_t W = cfg.width;
+  if (cfg.open_clip) {
+    tok_ = s["token_embedding.weight"];
+    pos_ = s["positional_embedding"];
+    proj_ = s["text_projection"];
+    fln_ = lin(s.sub("ln_final"));
+    for (int l = 0; l < cfg.layers; ++l) {
+      const Scope L = s.sub("transformer.resblocks." + std::to_string(l));
+      const Tensor& iw = L["attn.in_proj_weight"];  // rows q | k | v
+      const Tensor& ib = L["attn.in_proj_bias"];
+      Layer y;
+      y.ln1 = lin(L.sub("ln_1")), y.ln2 = lin(L.sub("ln_2"));
+      y.q = {iw.slice0(0, W), ib.slice0(0, W)};
+      y.k = {iw.slice0(W, 2 * W), ib.slice0(W, 2 * W)};
+      y.v = {iw.slice0(2 * W, 3 * W), ib.slice0(2 * W, 3 * W)};
+      y.out = lin(L.sub("attn.out_proj"));
+      y.fc1 = lin(L.sub("mlp.c_fc")), y.fc2 = lin(L.sub("mlp.c_proj"));
+      layers_.push_back(std::move(y));
+    }
+  } else {
+    tok_ = s["embeddings.token_embedding.weight"];
+    pos_ = s["embeddings.position_embedding.weight"];
+    fln_ = lin(s.sub("final_layer_norm"));
+    for (int l = 0; l < cfg.layers; ++l) {
+      const Scope L = s.sub("encoder.layers." + std::to_string(l));
+      Layer y;
+      y.ln1 = lin(L.sub("layer_norm1")), y.ln2 = lin(L.sub("layer_norm2"));
+      y.q = lin(L.sub("self_attn.q_proj")), y.k = lin(L.sub("self_attn.k_proj"));
+      y.v = lin(L.sub("self_attn.v_proj")), y.out = lin(L.sub("self_attn.out_proj"));
+      y.fc1 = lin(L.sub("mlp.fc1")), y.fc2 = lin(L.sub("mlp.fc2"));
+      layers_.push_back(std::move(y));
+    }
+  }
+}
+
+Tensor ClipTextEncoder::final_norm(vk::Recorder& rec, const Tensor& x) const {
+  return ops::layer_norm(rec, x, fln_.w, fln_.b, cfg_.layer_norm_eps);
+}
 
 TextOutputs ClipTextEncoder::forward(vk::Recorder& rec, const std::vector<int32_t>& ids, int64_t batch,
                                      int clip_skip) const {
@@ -26,36 +69,46 @@ TextOutputs ClipTextEncoder::forward(vk::Recorder& rec, const std::vector<int32_
   auto& ctx = rec.context();
   const int W = cfg_.width, H = cfg_.heads;
   const float scale = 1.0f / std::sqrt(float(W / H));
+  const auto linear = [&](const Tensor& x, const Lin& l) {
+    return ops::linear(rec, x, l.w, l.b.defined() ? &l.b : nullptr);
+  };
   Tensor tid = from_host_i32(ctx, {batch, T}, ids);
-  auto emb = s_.sub("embeddings");
-  Tensor x = nn::embedding(rec, tid, emb.sub("token_embedding")["weight"]);
-  Tensor pos = emb.sub("position_embedding")["weight"].slice0(0, T).reshape({1, T, W});
-  x = nn::add(rec, x, pos);
+  Tensor x = nn::embedding(rec, tid, tok_);
+  x = nn::add(rec, x, pos_.slice0(0, T).reshape({1, T, W}));
 
   TextOutputs out;
-  const int want_layer = cfg_.layers + 1 + clip_skip;  // output of this layer (1-based) feeds the skip output
-  for (int l = 0; l < cfg_.layers; ++l) {
-    auto L = s_.sub("encoder.layers." + std::to_string(l));
-    Tensor h = nn::layer_norm(rec, x, L.sub("layer_norm1"), cfg_.layer_norm_eps);
-    auto at = L.sub("self_attn");
-    Tensor q = nn::linear(rec, h, at.sub("q_proj"));
-    Tensor k = nn::linear(rec, h, at.sub("k_proj"));
-    Tensor v = nn::linear(rec, h, at.sub("v_proj"));
-    Tensor a = nn::attention(rec, q, k, v, H, /*causal=*/true, scale);
-    x = nn::add(rec, x, nn::linear(rec, a, at.sub("out_proj")));
-    h = nn::layer_norm(rec, x, L.sub("layer_norm2"), cfg_.layer_norm_eps);
-    h = nn::linear(rec, h, L.sub("mlp.fc1"));
+  out.hidden.push_back(x);
+  for (const Layer& L : layers_) {
+    Tensor h = ops::layer_norm(rec, x, L.ln1.w, L.ln1.b, cfg_.layer_norm_eps);
+    Tensor a = nn::attention(rec, linear(h, L.q), linear(h, L.k), linear(h, L.v), H, /*causal=*/true, scale);
+    x = nn::add(rec, x, linear(a, L.out));
+    h = ops::layer_norm(rec, x, L.ln2.w, L.ln2.b, cfg_.layer_norm_eps);
+    h = linear(h, L.fc1);
     h = cfg_.hidden_act == "gelu" ? nn::gelu(rec, h) : nn::quick_gelu(rec, h);
-    x = nn::add(rec, x, nn::linear(rec, h, L.sub("mlp.fc2")));
-    if (l + 1 == cfg_.layers - 1) out.penultimate_hidden_state = x;
-    if (l + 1 == want_layer && clip_skip < -1) out.skip_output = x;
+    x = nn::add(rec, x, linear(h, L.fc2));
+    out.hidden.push_back(x);
   }
-  auto fln = s_.sub("final_layer_norm");
-  out.last_hidden_state = nn::layer_norm(rec, x, fln, cfg_.layer_norm_eps);
-  if (out.penultimate_hidden_state.defined())
-    out.penultimate_hidden_state_ln = nn::layer_norm(rec, out.penultimate_hidden_state, fln, cfg_.layer_norm_eps);
-  if (out.skip_output.defined()) out.skip_output = nn::layer_norm(rec, out.skip_output, fln, cfg_.layer_norm_eps);
-  else out.skip_output = out.last_hidden_state;
+  const int L = cfg_.layers;
+  out.last_hidden_state = final_norm(rec, out.hidden[size_t(L)]);
+  if (L >= 2) {
+    out.penultimate_hidden_state = out.hidden[size_t(L - 1)];
+    out.penultimate_hidden_state_ln = final_norm(rec, out.penultimate_hidden_state);
+  }
+  out.skip_output = clip_skip < -1 ? final_norm(rec, out.hidden[size_t(L + 1 + clip_skip)]) : out.last_hidden_state;
+
+  // Pooled: the final-LN state at each sequence's EOS (argmax id, the first on ties, as torch.argmax),
+  // projected by text_projection in open_clip.
+  std::vector<const Tensor*> rows;
+  std::vector<Tensor> keep;
+  const Tensor flat = out.last_hidden_state.reshape({batch * T, W});
+  for (int64_t b = 0; b < batch; ++b) {
+    const auto first = ids.begin() + b * T;
+    const int64_t at = std::max_element(first, first + T) - first;
+    keep.push_back(flat.slice0(b * T + at, b * T + at + 1));
+  }
+  for (const auto& k : keep) rows.push_back(&k);
+  Tensor pooled = ops::concat(rec, rows, 0);  // [B, W]
+  out.pooled = proj_.defined() ? ops::matmul(rec, pooled, proj_) : pooled;
   return out;
 }
 

@@ -94,6 +94,7 @@ void merge_unet(UNetConfig& u, const Section& s) {
   s.agree_int("model_channels", u.model_channels);
   s.agree_int("num_res_blocks", u.num_res_blocks);
   s.agree_int("context_dim", u.context_dim);
+  s.agree_int("adm_in_channels", u.adm_in_channels);
   s.agree("channel_mult", s.get_ints("channel_mult"), u.channel_mult);
   if (auto a = s.get_ints("attention_resolutions")) {
     // The reference code ignores ds values no level reaches (e.g. [4, 2, 1] on a 2-level UNet).
@@ -154,6 +155,10 @@ void merge_text(TextConfig& t, const Section& s) {
   s.agree_int("vocab_size", t.vocab_size);
   s.agree_int("context_length", t.max_positions);
   s.agree_int("intermediate_size", t.intermediate);
+  if (t.open_clip) {
+    s.agree_int("projection_dim", t.projection_dim);
+    s.agree_int("embed_dim", t.projection_dim);
+  }
   if (auto h = s.get_int("heads")) t.heads = *h;
   if (t.heads == -1)
     s.fail("heads", "must be given: the text width " + std::to_string(t.width) + " is not a multiple of 64");
@@ -222,10 +227,27 @@ void merge_config_json(ModelConfig& m, const nlohmann::json& config, const std::
   const std::string src = source_of(config, ckpt_name);
   const Section root(&config, "", src, ckpt_name);
   const auto at = [&](const char* k) { return Section(root.find(k), k, src, ckpt_name); };
-  if (auto f = root.get_str("family"); f && *f != "sd1") root.fail("family", "\"" + *f + "\" is not supported (sd1)");
+  if (auto f = root.get_str("family")) {
+    if (*f != "sd1" && *f != "sd2" && *f != "sdxl" && *f != "sdxl_refiner")
+      root.fail("family", "\"" + *f + "\" is unknown (sd1, sd2, sdxl, sdxl_refiner)");
+    root.agree("family", f, m.family);
+  }
+  if (auto k = root.get_str("kind"); k && m.is_sdxl())  // golden configs name SDXL's variant "base" / "refiner"
+    root.agree("kind", k, std::string(m.family == "sdxl" ? "base" : "refiner"));
   merge_unet(m.unet, at("unet"));
   merge_vae(m.vae, at("vae"));
-  merge_text(m.text, at("text_encoder"));
+  // SDXL: "text_encoders": {"clip_l": {...}, "clip_g": {...}}; SD1/SD2: "text_encoder".
+  const Section towers = at("text_encoders");
+  if (m.is_sdxl()) {
+    if (m.has_text()) merge_text(m.text, towers.sub("clip_l"));
+    merge_text(*m.text_g, towers.sub("clip_g"));
+  } else {
+    merge_text(m.text, at("text_encoder"));
+  }
+  if (auto p = root.get_str("parameterization")) {
+    if (*p != "eps" && *p != "v") root.fail("parameterization", "must be \"eps\" or \"v\", got \"" + *p + "\"");
+    m.schedule.parameterization = *p;
+  }
   merge_schedule(m.schedule, at("schedule"));
   if (auto f = root.get_num("scale_factor")) m.scale_factor = float(*f);
   merge_latent_rgb(m, root);
@@ -254,7 +276,7 @@ ModelConfig detect_config(const io::SafeTensors& st, const std::optional<nlohman
                              ", num_head_channels " + std::to_string(m.unet.num_head_channels) +
                              ") do not divide level width " + std::to_string(ch));
   }
-  const auto report = check_tensors(st, sd1_required_tensors(m));
+  const auto report = check_tensors(st, required_tensors(m));
   if (!report.ok()) throw ModelConfigError(report.message(file));
   return m;
 }

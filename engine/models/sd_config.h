@@ -1,6 +1,7 @@
 #pragma once
-// SD1.x model hyper-parameters, detected from a checkpoint's tensor names/shapes plus an optional
-// config JSON (same fields as shared/golden/sd1_tiny_a/config.json) for what shapes cannot tell.
+// SD1.x / SD2.x / SDXL (base, refiner) model hyper-parameters, detected from a checkpoint's tensor
+// names/shapes plus an optional config JSON (the fields of shared/golden/*/config.json) for what shapes
+// cannot tell.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,6 +29,7 @@ struct UNetConfig {
   int context_dim = 768;
   bool use_linear_in_transformer = false;  // proj_in/proj_out Linear [C,C] instead of conv1x1
   int time_embed_dim = 1280;               // 4 * model_channels in SD
+  int adm_in_channels = 0;                 // SDXL vector input y (label_emb); 0 = none
 
   int levels() const { return int(channel_mult.size()); }
   int level_channels(int level) const { return model_channels * channel_mult.at(size_t(level)); }
@@ -60,6 +62,11 @@ struct TextConfig {
   std::string hidden_act = "quick_gelu";
   float layer_norm_eps = 1e-5f;
   int pad_id = 49407, bos_id = 49406, eos_id = 49407;
+  // open_clip layout (token_embedding, transformer.resblocks.N.attn.in_proj_*, ln_final, text_projection)
+  // instead of HF CLIPTextModel; exact GELU and pad id 0 by default.
+  bool open_clip = false;
+  int projection_dim = 0;  // text_projection [width, projection_dim] (open_clip only)
+  std::string prefix = "cond_stage_model.transformer.text_model.";  // checkpoint key prefix of this tower
 };
 
 struct ScheduleConfig {
@@ -70,22 +77,31 @@ struct ScheduleConfig {
   std::string parameterization = "eps";  // "eps" or "v"
 };
 
+// family: "sd1", "sd2" (OpenCLIP-H, eps or v), "sdxl" (CLIP-L + OpenCLIP-G, vector y), "sdxl_refiner" (G only).
 struct ModelConfig {
   std::string family = "sd1";
   UNetConfig unet;
   VaeConfig vae;
-  TextConfig text;
+  TextConfig text;                  // SD1/SD2 tower; SDXL base: CLIP-L; unused (layers 0) in the refiner
+  std::optional<TextConfig> text_g; // SDXL OpenCLIP-G
   ScheduleConfig schedule;
   float scale_factor = 0.18215f;
   // Optional latent -> RGB preview map from the config sidecar (ComfyUI latent_formats' latent_rgb_factors:
   // one (r,g,b) row per latent channel, flattened; bias 3 values); empty: the family's own.
   std::vector<float> latent_rgb_factors, latent_rgb_bias;
+
+  bool is_sdxl() const { return family == "sdxl" || family == "sdxl_refiner"; }
+  bool has_text() const { return text.layers > 0; }
 };
 
 // Checkpoint key prefixes of the SD1.x single-file layout.
 inline constexpr const char* kUNetPrefix = "model.diffusion_model.";
 inline constexpr const char* kVaePrefix = "first_stage_model.";
 inline constexpr const char* kTextPrefix = "cond_stage_model.transformer.text_model.";
+inline constexpr const char* kSd2TextPrefix = "cond_stage_model.model.";
+inline constexpr const char* kSdxlTextLPrefix = "conditioner.embedders.0.transformer.text_model.";
+inline constexpr const char* kSdxlTextGPrefix = "conditioner.embedders.1.model.";
+inline constexpr const char* kRefinerTextGPrefix = "conditioner.embedders.0.model.";
 
 // Bad or contradictory model description (message names the checkpoint / config file and field).
 struct ModelConfigError : std::runtime_error {

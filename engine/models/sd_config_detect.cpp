@@ -1,6 +1,7 @@
 #include "engine/models/sd_config_detect.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/io/safetensors.h"
 
@@ -108,6 +109,7 @@ UNetConfig detect_unet(const Probe& p) {
     p.fail("tensor '" + first_tf + "proj_in.weight' must be a Linear [C,C] or a conv1x1 [C,C,1,1]");
   u.use_linear_in_transformer = proj_rank == 2;
   u.context_dim = p.dim(first_tf + "transformer_blocks.0.attn2.to_k.weight", 2, 1, "UNet context_dim");
+  if (p.has("label_emb.0.0.weight")) u.adm_in_channels = p.dim("label_emb.0.0.weight", 2, 1, "UNet adm_in_channels");
   return u;
 }
 
@@ -141,18 +143,57 @@ VaeConfig detect_vae(const Probe& p) {
   return v;
 }
 
-TextConfig detect_text(const Probe& p) {
+// The tensor names a text tower's sizes are read from (HF CLIPTextModel vs open_clip layout).
+struct TextKeys {
+  const char *token, *position, *layer_prefix, *layer_suffix, *fc1;
+};
+
+// Sizes every CLIP-style tower shares: vocabulary, width, context, layers, MLP width. CLIP ViT-L/14 and
+// the open_clip towers use 64-wide heads; anything else must come from a config.
+TextConfig detect_text_sizes(const Probe& p, const TextKeys& k) {
   TextConfig t;
-  const auto& tok = p.shape("embeddings.token_embedding.weight", 2, "text width and vocab size");
+  const auto& tok = p.shape(k.token, 2, "text width and vocab size");
   t.vocab_size = int(tok[0]);
   t.width = int(tok[1]);
-  t.max_positions = p.dim("embeddings.position_embedding.weight", 2, 0, "text context length");
-  t.layers = p.count("encoder.layers.", ".layer_norm1.weight");
-  if (t.layers == 0) p.fail("missing tensor 'encoder.layers.0.layer_norm1.weight' (needed to detect text layers)");
-  t.intermediate = p.dim("encoder.layers.0.mlp.fc1.weight", 2, 0, "text MLP width");
-  // CLIP ViT-L/14 uses 64-wide heads; anything else must come from a config.
+  t.max_positions = p.dim(k.position, 2, 0, "text context length");
+  t.layers = p.count(k.layer_prefix, k.layer_suffix);
+  if (t.layers == 0)
+    p.fail(std::string("missing tensor '") + k.layer_prefix + "0" + k.layer_suffix + "' (needed to detect text layers)");
+  t.intermediate = p.dim(k.fc1, 2, 0, "text MLP width");
   t.heads = t.width % 64 == 0 ? t.width / 64 : -1;
   return t;
+}
+
+TextConfig detect_text(const Probe& p) {
+  return detect_text_sizes(p, {"embeddings.token_embedding.weight", "embeddings.position_embedding.weight",
+                               "encoder.layers.", ".layer_norm1.weight", "encoder.layers.0.mlp.fc1.weight"});
+}
+
+// open_clip text tower (SD2's ViT-H, SDXL's ViT-bigG): exact GELU, pad id 0, a text projection.
+TextConfig detect_open_clip_text(const Probe& p, const std::string& prefix) {
+  TextConfig t = detect_text_sizes(p, {"token_embedding.weight", "positional_embedding", "transformer.resblocks.",
+                                       ".ln_1.weight", "transformer.resblocks.0.mlp.c_fc.weight"});
+  t.prefix = prefix;
+  t.open_clip = true;
+  t.hidden_act = "gelu";
+  t.pad_id = 0;
+  t.projection_dim = p.dim("text_projection", 2, 1, "text projection width");
+  return t;
+}
+
+// ComfyUI's SD2.x rule (supported_models.SD20.model_type): 768-v checkpoints have a wide spread in the
+// last output transformer's norm1 bias (std > 0.09); 4-channel models without it are eps (512-base).
+std::string sd2_parameterization(const io::SafeTensors& st) {
+  const auto* t = st.find(std::string(kUNetPrefix) + "output_blocks.11.1.transformer_blocks.0.norm1.bias");
+  const auto* in = st.find(std::string(kUNetPrefix) + "input_blocks.0.0.weight");
+  if (!t || !in || in->shape.size() != 4 || in->shape[1] != 4) return "eps";
+  const auto v = st.to_f32(*t);
+  double mean = 0, var = 0;
+  for (float x : v) mean += x;
+  mean /= double(std::max<size_t>(1, v.size()));
+  for (float x : v) var += (x - mean) * (x - mean);
+  var /= double(std::max<size_t>(1, v.size()));
+  return std::sqrt(var) > 0.09 ? "v" : "eps";
 }
 
 }  // namespace
@@ -165,19 +206,45 @@ ModelConfig detect_from_weights(const io::SafeTensors& st) {
   const std::string file = st.path().filename().string();
   if (!has_prefix(st, kUNetPrefix))
     throw ModelConfigError(file + ": not a Stable Diffusion checkpoint (no tensors under '" + kUNetPrefix + "')");
-  if (!has_prefix(st, kTextPrefix)) {
-    if (has_prefix(st, "cond_stage_model.model."))
-      throw ModelConfigError(file + ": SD2.x checkpoint (OpenCLIP text encoder under 'cond_stage_model.model.') "
-                                    "is not supported; only the SD1.x layout is");
-    if (has_prefix(st, "conditioner.embedders."))
-      throw ModelConfigError(file + ": SDXL checkpoint is not supported; only the SD1.x layout is");
-    throw ModelConfigError(file + ": no text encoder tensors under '" + kTextPrefix + "' (SD1.x layout expected)");
-  }
   ModelConfig m;
-  m.family = "sd1";
+  if (has_prefix(st, kTextPrefix)) {
+    m.family = "sd1";
+    m.text = detect_text(Probe(st, kTextPrefix));
+    m.text.prefix = kTextPrefix;
+  } else if (has_prefix(st, kSd2TextPrefix)) {
+    m.family = "sd2";
+    m.text = detect_open_clip_text(Probe(st, kSd2TextPrefix), kSd2TextPrefix);
+  } else if (has_prefix(st, kSdxlTextLPrefix) && has_prefix(st, kSdxlTextGPrefix)) {
+    m.family = "sdxl";
+    m.text = detect_text(Probe(st, kSdxlTextLPrefix));
+    m.text.prefix = kSdxlTextLPrefix;
+    m.text_g = detect_open_clip_text(Probe(st, kSdxlTextGPrefix), kSdxlTextGPrefix);
+  } else if (has_prefix(st, kRefinerTextGPrefix)) {
+    m.family = "sdxl_refiner";
+    m.text.layers = 0;
+    m.text.prefix.clear();
+    m.text_g = detect_open_clip_text(Probe(st, kRefinerTextGPrefix), kRefinerTextGPrefix);
+  } else {
+    throw ModelConfigError(file + ": no text encoder found: expected tensors under '" + kTextPrefix + "' (SD1.x), '" +
+                           kSd2TextPrefix + "' (SD2.x), '" + kSdxlTextLPrefix + "' + '" + kSdxlTextGPrefix +
+                           "' (SDXL) or '" + kRefinerTextGPrefix + "' (SDXL refiner)");
+  }
   m.unet = detect_unet(Probe(st, kUNetPrefix));
   m.vae = detect_vae(Probe(st, kVaePrefix));
-  m.text = detect_text(Probe(st, kTextPrefix));
+  if (m.family != "sd1") {
+    // SD2.x and SDXL use 64-wide attention heads (num_head_channels 64); SD1.x's 8 heads stay the default.
+    m.unet.num_head_channels = 64;
+    m.unet.num_heads = -1;
+  }
+  if (m.family == "sd2") m.schedule.parameterization = sd2_parameterization(st);
+  if (m.is_sdxl()) {
+    m.scale_factor = 0.13025f;
+    if (m.unet.adm_in_channels == 0)
+      throw ModelConfigError(file + ": SDXL checkpoint without the UNet vector input (missing '" +
+                             std::string(kUNetPrefix) + "label_emb.0.0.weight')");
+  } else if (m.unet.adm_in_channels != 0) {
+    throw ModelConfigError(file + ": " + m.family + " checkpoint with an SDXL vector input (label_emb) is not supported");
+  }
   return m;
 }
 

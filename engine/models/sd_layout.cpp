@@ -78,6 +78,10 @@ void walk_unet(const UNetConfig& c, const ParamWalk& w) {
   const int mc = c.model_channels, ted = c.time_embed_dim;
   w.linear("time_embed.0", mc, ted);
   w.linear("time_embed.2", ted, ted);
+  if (c.adm_in_channels > 0) {  // SDXL: label_emb = Sequential(Sequential(Linear, SiLU, Linear))
+    w.linear("label_emb.0.0", c.adm_in_channels, ted);
+    w.linear("label_emb.0.2", ted, ted);
+  }
   w.conv("input_blocks.0.0", c.in_channels, mc, 3);
 
   std::vector<int> skip_ch{mc};  // channels of every input block's output, popped by output blocks
@@ -197,12 +201,37 @@ void walk_text(const TextConfig& c, const ParamWalk& w) {
   w.norm("final_layer_norm", W);
 }
 
-std::vector<TensorSpec> sd1_required_tensors(const ModelConfig& cfg) {
+void walk_open_clip_text(const TextConfig& c, const ParamWalk& w) {
+  const int W = c.width;
+  w.param("token_embedding.weight", {c.vocab_size, W});
+  w.param("positional_embedding", {c.max_positions, W});
+  for (int i = 0; i < c.layers; ++i) {
+    const ParamWalk l = w.child("transformer.resblocks." + std::to_string(i));
+    l.norm("ln_1", W);
+    l.param("attn.in_proj_weight", {3 * W, W});  // rows q | k | v
+    l.param("attn.in_proj_bias", {3 * W});
+    l.linear("attn.out_proj", W, W);
+    l.norm("ln_2", W);
+    l.linear("mlp.c_fc", W, c.intermediate);
+    l.linear("mlp.c_proj", c.intermediate, W);
+  }
+  w.norm("ln_final", W);
+  w.param("text_projection", {W, c.projection_dim});
+  w.param("logit_scale", {});
+}
+
+void walk_text_tower(const TextConfig& c, const ParamWalk& w) {
+  if (c.open_clip) walk_open_clip_text(c, w);
+  else walk_text(c, w);
+}
+
+std::vector<TensorSpec> required_tensors(const ModelConfig& cfg) {
   std::vector<TensorSpec> out;
   const auto visit = [&out](const std::string& n, const std::vector<int64_t>& s) { out.push_back({n, s}); };
   walk_unet(cfg.unet, ParamWalk(visit, kUNetPrefix));
   walk_vae(cfg.vae, ParamWalk(visit, kVaePrefix));
-  walk_text(cfg.text, ParamWalk(visit, kTextPrefix));
+  if (cfg.has_text()) walk_text_tower(cfg.text, ParamWalk(visit, cfg.text.prefix));
+  if (cfg.text_g) walk_text_tower(*cfg.text_g, ParamWalk(visit, cfg.text_g->prefix));
   return out;
 }
 

@@ -48,13 +48,16 @@ void walk_vae_resblock(const ParamWalk& w, int cin, int cout);
 // HF CLIPTextModel text_model under "cond_stage_model.transformer.text_model." (position_ids is
 // optional in real files and so not listed).
 void walk_text(const TextConfig& c, const ParamWalk& w);
+// open_clip text tower (SD2 "cond_stage_model.model.", SDXL "conditioner.embedders.N.model."), .visual absent.
+void walk_open_clip_text(const TextConfig& c, const ParamWalk& w);
+void walk_text_tower(const TextConfig& c, const ParamWalk& w);  // by c.open_clip
 
 struct TensorSpec {
   std::string name;
   std::vector<int64_t> shape;
 };
-// Every tensor the SD1.x architecture needs for `cfg`, with full checkpoint names.
-std::vector<TensorSpec> sd1_required_tensors(const ModelConfig& cfg);
+// Every tensor the architecture of `cfg` (any family) needs, with full checkpoint names.
+std::vector<TensorSpec> required_tensors(const ModelConfig& cfg);
 
 // Every tensor of an AutoencoderKL for `c`, named under `prefix` ("" for a standalone VAE file).
 std::vector<TensorSpec> vae_required_tensors(const VaeConfig& c, const std::string& prefix = kVaePrefix);

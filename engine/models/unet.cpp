@@ -89,7 +89,7 @@ Tensor UNet::transformer(vk::Recorder& rec, const Tensor& x, const Tensor& conte
 }
 
 Tensor UNet::forward(vk::Recorder& rec, const Tensor& x, const std::vector<float>& timesteps, const Tensor& context,
-                     std::vector<std::pair<std::string, Tensor>>* debug) const {
+                     std::vector<std::pair<std::string, Tensor>>* debug, const Tensor* y) const {
   const int64_t B = x.dim(0);
   const int levels = cfg_.levels();
   const int64_t mult = int64_t(1) << (levels - 1);
@@ -102,6 +102,10 @@ Tensor UNet::forward(vk::Recorder& rec, const Tensor& x, const std::vector<float
   if (context.rank() != 3 || context.dim(0) != B || context.dim(2) != cfg_.context_dim)
     throw std::invalid_argument("unet: context must be [" + std::to_string(B) + ",T," + std::to_string(cfg_.context_dim) +
                                 "], got " + shape_str(context.shape()));
+  if (cfg_.adm_in_channels > 0 && (!y || y->rank() != 2 || y->dim(0) != B || y->dim(1) != cfg_.adm_in_channels))
+    throw std::invalid_argument("unet: this model needs the vector input y [" + std::to_string(B) + "," +
+                                std::to_string(cfg_.adm_in_channels) + "]" + (y ? ", got " + shape_str(y->shape()) : ""));
+  if (cfg_.adm_in_channels == 0 && y) throw std::invalid_argument("unet: this model has no vector input y");
   auto keep = [&](const std::string& name, const Tensor& t) {
     if (debug) debug->emplace_back(name, t);
   };
@@ -112,6 +116,11 @@ Tensor UNet::forward(vk::Recorder& rec, const Tensor& x, const std::vector<float
   keep("t_emb", temb);
   Tensor emb = nn::linear(rec, temb, s_.sub("time_embed.0"));
   emb = nn::linear(rec, nn::silu(rec, emb), s_.sub("time_embed.2"));
+  if (y) {
+    Tensor yl = nn::linear(rec, nn::silu(rec, nn::linear(rec, *y, s_.sub("label_emb.0.0"))), s_.sub("label_emb.0.2"));
+    keep("label_emb", yl);
+    emb = nn::add(rec, emb, yl);
+  }
   keep("emb", emb);
   Tensor emb_silu = nn::silu(rec, emb);  // every ResBlock applies SiLU before emb_layers.1
 

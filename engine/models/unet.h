@@ -1,4 +1,4 @@
-// openaimodel.UNetModel (SD1.x/2.x, legacy=False) under model.diffusion_model.: eps (or v) prediction
+// openaimodel.UNetModel (SD1.x/2.x, SDXL with label_emb, legacy=False) under model.diffusion_model.: eps (or v) prediction
 // for x [B,C,H,W], float timesteps [B] and context [B,T,context_dim].
 #pragma once
 #include <vector>
@@ -18,8 +18,9 @@ class UNet {
   UNet(const UNetConfig& cfg, const Weights& w, std::string prefix = kUNetPrefix);
   // Records one evaluation. `timesteps` host values (one per batch element). If `debug` is given, it
   // receives (name, tensor) of intermediates named like unet_debug.safetensors.
+  // `y` [B, adm_in_channels]: SDXL's vector input, required exactly when the model has one.
   Tensor forward(vk::Recorder& rec, const Tensor& x, const std::vector<float>& timesteps, const Tensor& context,
-                 std::vector<std::pair<std::string, Tensor>>* debug = nullptr) const;
+                 std::vector<std::pair<std::string, Tensor>>* debug = nullptr, const Tensor* y = nullptr) const;
   const UNetConfig& config() const { return cfg_; }
 
  private:

@@ -41,9 +41,9 @@ inline std::vector<io::SynthTensor> manifest_tensors(const std::filesystem::path
 inline std::vector<io::SynthTensor> model_tensors(const models::ModelConfig& cfg,
                                                   io::StDType float_dtype = io::StDType::F16) {
   std::vector<io::SynthTensor> out;
-  for (auto& s : models::sd1_required_tensors(cfg)) out.push_back({s.name, s.shape, float_dtype});
-  out.push_back({std::string(models::kTextPrefix) + "embeddings.position_ids", {1, cfg.text.max_positions},
-                 io::StDType::I64});
+  for (auto& s : models::required_tensors(cfg)) out.push_back({s.name, s.shape, float_dtype});
+  if (cfg.has_text() && !cfg.text.open_clip)
+    out.push_back({cfg.text.prefix + "embeddings.position_ids", {1, cfg.text.max_positions}, io::StDType::I64});
   return out;
 }
 

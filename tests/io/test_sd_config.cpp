@@ -134,7 +134,7 @@ TEST_CASE("sd_config: config A detected from the golden checkpoint matches confi
 
     // The walk accounts for every parameter (config.json param_counts) and every key of the file
     // except the optional schedule buffers and position_ids.
-    const auto req = models::sd1_required_tensors(m);
+    const auto req = models::required_tensors(m);
     CHECK(numel_sum(req, models::kUNetPrefix) == j["param_counts"]["unet"]);
     CHECK(numel_sum(req, models::kVaePrefix) == j["param_counts"]["vae"]);
     CHECK(numel_sum(req, models::kTextPrefix) == j["param_counts"]["text_encoder"]);
@@ -158,7 +158,7 @@ TEST_CASE("sd_config: config A without a config JSON uses SD1.x defaults for hea
 
 TEST_CASE("sd_config: the architecture walk reproduces the real SD1.5 and SD2.1 layouts", "[cpu][io][sd_config]") {
   // SD1.5 (v1-inference.yaml): every required tensor of the manifest, by name and shape, no more.
-  const auto req = models::sd1_required_tensors(sd15());
+  const auto req = models::required_tensors(sd15());
   CHECK(walk_map(req, models::kUNetPrefix) == manifest_group("manifest_sd15.json", "unet"));
   CHECK(walk_map(req, models::kVaePrefix) == manifest_group("manifest_sd15.json", "vae"));
   CHECK(walk_map(req, models::kTextPrefix) == manifest_group("manifest_sd15.json", "text"));
@@ -206,15 +206,48 @@ TEST_CASE("sd_config: SD1.5 detected from a sparse header-only checkpoint", "[cp
   CHECK(m.vae.ch_mult == std::vector<int>{1, 2, 4, 4});
   CHECK(m.vae.num_res_blocks == 2);
   CHECK(m.vae.downsample_factor() == 8);
-  const auto report = models::check_tensors(st, models::sd1_required_tensors(m));
+  const auto report = models::check_tensors(st, models::required_tensors(m));
   CHECK(report.missing.empty());
   CHECK(report.wrong_shape.empty());
 }
 
-TEST_CASE("sd_config: SD2.1 layout is refused with a clear message", "[cpu][io][sd_config]") {
-  test::TempDir dir;
-  const auto p = dir / "v2-1.safetensors";
-  io::write_sparse_safetensors(p, test::manifest_tensors(test::golden("manifest_sd21.json")));
-  const auto st = io::SafeTensors::open(p);
-  require_config_error([&] { models::detect_config(st, std::nullopt); }, {"v2-1.safetensors", "SD2.x"});
+// Real SD2.1 / SDXL base / SDXL refiner key layouts (every tensor of the manifests, header-only files) are
+// detected as their family and pass the missing / wrong-shape check exactly.
+TEST_CASE("sd_config: SD2.1 and SDXL manifests are detected and fully accepted", "[cpu][io][sd_config][sd2][sdxl]") {
+  struct M {
+    const char* manifest;
+    const char* family;
+    int context, adm, width;
+  };
+  for (const M& c : {M{"manifest_sd21.json", "sd2", 1024, 0, 1024}, M{"manifest_sdxl_base.json", "sdxl", 2048, 2816, 768},
+                     M{"manifest_sdxl_refiner.json", "sdxl_refiner", 1280, 2560, 0}}) {
+    INFO(c.manifest);
+    test::TempDir dir;
+    const auto p = dir / "layout.safetensors";
+    io::write_sparse_safetensors(p, test::manifest_tensors(test::golden(c.manifest)));
+    const auto st = io::SafeTensors::open(p);
+    const ModelConfig m = models::detect_config(st, std::nullopt);
+    CHECK(m.family == c.family);
+    CHECK(m.unet.context_dim == c.context);
+    CHECK(m.unet.adm_in_channels == c.adm);
+    CHECK(m.unet.num_head_channels == 64);
+    CHECK((m.text.layers > 0) == (c.width > 0));
+    if (c.width) CHECK(m.text.width == c.width);
+    CHECK(models::check_tensors(st, models::required_tensors(m)).ok());
+    if (m.is_sdxl()) {
+      REQUIRE(m.text_g);
+      CHECK(m.text_g->width == 1280);
+      CHECK(m.text_g->heads == 20);
+      CHECK(m.text_g->projection_dim == 1280);
+      CHECK(m.scale_factor == Approx(0.13025f));
+    } else {
+      CHECK(m.text.open_clip);
+      CHECK(m.text.heads == 16);
+      CHECK(m.text.pad_id == 0);
+    }
+    if (std::string(c.family) == "sdxl") {
+      CHECK(m.unet.transformer_depth == std::vector<int>{0, 2, 10});
+      CHECK(m.unet.transformer_depth_middle == 10);
+    }
+  }
 }

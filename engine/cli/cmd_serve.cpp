@@ -1,0 +1,110 @@
+// `vkflow serve`: ComfyUI's HTTP + WebSocket API (server/). Flag parsing only; the server lives in server/.
+#include <csignal>
+#include <iostream>
+
+#include "engine/cli/command.h"
+#include "engine/cli/graph_args.h"
+#include "server/serve.h"
+
+namespace vkf::cli {
+namespace {
+
+const char* kUsage =
+    "usage: vkflow serve [options]\n\n"
+    "Serves ComfyUI's HTTP + WebSocket API (POST /prompt, /queue, /history, /view, /upload/image,\n"
+    "/object_info, /ws, ...), so ComfyUI clients and SDKs drive vkflow unchanged. Prompts run one at a time\n"
+    "on one worker; models stay loaded and node outputs cached between prompts. The queue and history\n"
+    "persist in <data-dir>/queue.sqlite: after a crash, pending prompts (and the one that was running) run.\n\n"
+    "options:\n"
+    "  --listen ADDR             address to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)\n"
+    "  --port N                  TCP port (default 8188; 0 picks a free one, printed at start)\n"
+    "  --auth-token TOKEN        require `Authorization: Bearer TOKEN` or `?token=TOKEN` on every route\n"
+    "                            (also read from VKFLOW_AUTH_TOKEN)\n"
+    "  --enable-cors-header [ORIGIN]  send Access-Control-Allow-Origin (default '*'); without it, requests\n"
+    "                            whose Origin differs from Host are refused (403)\n"
+    "  --data-dir DIR            the server's folder: queue.sqlite (queue + history) and, unless given,\n"
+    "                            output/, input/ and temp/ (default: vkflow-data)\n"
+    "  --output-directory DIR    where SaveImage writes and /view type=output reads (default: DATA/output;\n"
+    "                            --output-dir is the same)\n"
+    "  --input-directory DIR     where /upload/image writes and LoadImage reads (default: DATA/input;\n"
+    "                            --input-dir is the same)\n"
+    "  --temp-directory DIR      PreviewImage files, /view type=temp (default: DATA/temp; --temp-dir)\n"
+    "  --models-dir DIR          checkpoints/, vae/, ... (default: models)\n"
+    "  --device N                GPU index (default: VKFLOW_DEVICE or the best device)\n"
+    "  --weights f32|f16         model precision (default: f16 where the GPU stores 16-bit, else f32)\n"
+    "  --preview-method auto|none  latent previews as binary WebSocket frames (default auto)\n"
+    "  --max-upload-size MB      largest /upload/image body (default 64)\n"
+    "  --max-body-size MB        largest body of any other request (default 16)\n"
+    "  --max-image-pixels N      largest decoded upload image, width*height (default 67108864)\n"
+    "  --max-ws-message KB       largest WebSocket message a client may send (default 64)\n"
+    "  --timeout S               drop a client idle or stalled this long mid-request (default 30)\n"
+    "  --threads N               network threads (default 4)\n"
+    "  --no-cache                do not keep node outputs between prompts\n"
+    "  --quiet                   no request log\n";
+
+size_t to_size(const std::string& flag, const std::string& v, size_t lo, size_t hi) {
+  try {
+    size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used != v.size() || n < static_cast<long long>(lo) || n > static_cast<long long>(hi)) throw std::out_of_range(v);
+    return static_cast<size_t>(n);
+  } catch (const std::exception&) {
+    throw UsageError(flag + " expects an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got '" + v + "'");
+  }
+}
+
+int serve_command(std::vector<std::string> args) {
+  server::ServeOptions o;
+  std::string output, input, temp;  // "" = under the data dir
+  if (const char* t = std::getenv("VKFLOW_AUTH_TOKEN")) o.net.auth_token = t;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+    if (auto v = option_value(args, i, "--listen")) o.net.listen = *v;
+    else if (auto v = option_value(args, i, "--port")) o.net.port = static_cast<uint16_t>(to_size("--port", *v, 0, 65535));
+    else if (auto v = option_value(args, i, "--auth-token")) o.net.auth_token = *v;
+    else if (a == "--enable-cors-header") {
+      o.net.cors_origin = "*";
+      if (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) o.net.cors_origin = args[++i];
+    } else if (auto v = option_value(args, i, "--data-dir")) o.app.data_dir = *v;
+    else if (auto v = option_value(args, i, "--output-directory")) output = *v;
+    else if (auto v = option_value(args, i, "--output-dir")) output = *v;
+    else if (auto v = option_value(args, i, "--input-directory")) input = *v;
+    else if (auto v = option_value(args, i, "--input-dir")) input = *v;
+    else if (auto v = option_value(args, i, "--temp-directory")) temp = *v;
+    else if (auto v = option_value(args, i, "--temp-dir")) temp = *v;
+    else if (auto v = option_value(args, i, "--models-dir")) o.app.paths.models_dir = *v;
+    else if (auto v = option_value(args, i, "--device")) o.device = static_cast<int>(to_size("--device", *v, 0, 64));
+    else if (auto v = option_value(args, i, "--weights")) {
+      if (*v != "f32" && *v != "f16") throw UsageError("--weights must be f32 or f16, got '" + *v + "'");
+      o.weights = *v;
+    } else if (auto v = option_value(args, i, "--preview-method")) {
+      if (*v != "auto" && *v != "none" && *v != "latent2rgb")
+        throw UsageError("--preview-method must be auto, latent2rgb or none, got '" + *v + "'");
+      o.previews = *v != "none";
+    } else if (auto v = option_value(args, i, "--max-upload-size"))
+      o.net.max_upload_bytes = o.app.max_upload_bytes = to_size("--max-upload-size", *v, 1, 4096) << 20;
+    else if (auto v = option_value(args, i, "--max-body-size")) o.net.max_body_bytes = to_size("--max-body-size", *v, 1, 4096) << 20;
+    else if (auto v = option_value(args, i, "--max-image-pixels"))
+      o.app.max_image_pixels = to_size("--max-image-pixels", *v, 1, size_t(1) << 32);
+    else if (auto v = option_value(args, i, "--max-ws-message"))
+      o.net.max_ws_message_bytes = to_size("--max-ws-message", *v, 1, 1 << 20) << 10;
+    else if (auto v = option_value(args, i, "--timeout")) o.net.timeout_s = static_cast<int>(to_size("--timeout", *v, 1, 3600));
+    else if (auto v = option_value(args, i, "--threads")) o.threads = static_cast<int>(to_size("--threads", *v, 1, 64));
+    else if (a == "--no-cache") o.cache = false;
+    else if (a == "--quiet" || a == "-q") o.quiet = true;
+    else throw UsageError("unknown option " + a);
+  }
+  o.app.paths.output_dir = output.empty() ? o.app.data_dir / "output" : std::filesystem::path(output);
+  o.app.paths.input_dir = input.empty() ? o.app.data_dir / "input" : std::filesystem::path(input);
+  o.app.paths.temp_dir = temp.empty() ? o.app.data_dir / "temp" : std::filesystem::path(temp);
+  return server::serve(o);
+}
+
+Registrar reg({"serve", "serve ComfyUI's HTTP + WebSocket API (queue, history, /view, /ws)", serve_command});
+
+}  // namespace
+}  // namespace vkf::cli

@@ -1,0 +1,24 @@
+// `vkflow serve` put together: store + app + exec queue + listener, until SIGINT/SIGTERM.
+#pragma once
+#include <string>
+
+#include "server/app.h"
+#include "server/listener.h"
+
+namespace vkf::server {
+
+struct ServeOptions {
+  NetOptions net;
+  AppOptions app;
+  int device = -1;
+  std::string weights;  // "" = the device's default
+  bool previews = true;
+  bool cache = true;
+  bool quiet = false;
+  int threads = 4;
+};
+
+// Serves until SIGINT or SIGTERM; returns the process exit code. Prints the bound address on stdout.
+int serve(const ServeOptions& o);
+
+}  // namespace vkf::server

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <vector>
 
@@ -92,10 +93,19 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
   auto t_load = Clock::now();
   std::shared_ptr<models::Checkpoint> ck;
   std::string source;
-  if (opt.checkpoint == "sd15-random") {
-    auto manifest = find_sd15_manifest(opt.manifest);
+  const std::string kRandom = "-random";
+  if (opt.checkpoint.size() > kRandom.size() && opt.checkpoint.ends_with(kRandom)) {
+    const std::string model = opt.checkpoint.substr(0, opt.checkpoint.size() - kRandom.size());
+    static const std::map<std::string, std::string> files = {{"sd15", "manifest_sd15.json"},
+                                                             {"sd21", "manifest_sd21.json"},
+                                                             {"sdxl", "manifest_sdxl_base.json"},
+                                                             {"sdxl_refiner", "manifest_sdxl_refiner.json"}};
+    auto it = files.find(model);
+    if (it == files.end())
+      throw std::invalid_argument("unknown random model '" + model + "' (sd15, sd21, sdxl, sdxl_refiner)");
+    auto manifest = find_manifest(it->second, opt.manifest);
     ck = random_checkpoint(ctx, manifest, lo, opt.seed);
-    source = "sd15-random (SD1.5 layout from " + manifest.string() + ", random weights, seed " +
+    source = opt.checkpoint + " (" + ck->config.family + " layout from " + manifest.string() + ", random weights, seed " +
              std::to_string(opt.seed) + ")";
   } else {
     ck = models::load_checkpoint(ctx, opt.checkpoint, lo);
@@ -125,11 +135,18 @@ void run_model_bench(vk::Context& ctx, const std::string& what, const ModelBench
                                                   randn(size_t(B * cfg.unet.in_channels * h * h), opt.seed + 11), dt));
       auto c = std::make_shared<Tensor>(from_host(ctx, {B, T, C}, randn(size_t(B * T * C), opt.seed + 12), dt));
       std::vector<float> ts(size_t(B), 500.0f);
+      // SDXL's vector input y [B, adm] (pooled text + size embeddings), random like the context
+      const int64_t A = cfg.unet.adm_in_channels;
+      auto y = std::make_shared<Tensor>();
+      if (A > 0) *y = from_host(ctx, {B, A}, randn(size_t(B * A), opt.seed + 14), dt);
       wl.shape = "x " + dims({B, cfg.unet.in_channels, h, h}) + ", context " + dims({B, T, C}) + " (image " +
                  std::to_string(opt.size) + "x" + std::to_string(opt.size) + ")";
       wl.flops = unet_flops(cfg.unet, B, h, h, T);
       const auto* net = ck->unet.get();
-      wl.eval = [net, x, c, ts](vk::Recorder& rec) { return net->forward(rec, *x, ts, *c); };
+      if (A > 0) wl.shape += ", y " + dims({B, A});
+      wl.eval = [net, x, c, y, ts](vk::Recorder& rec) {
+        return net->forward(rec, *x, ts, *c, nullptr, y->defined() ? y.get() : nullptr);
+      };
     } else {
       const int64_t B = opt.batch > 0 ? opt.batch : 1, E = cfg.vae.embed_dim;
       auto z = std::make_shared<Tensor>(from_host(ctx, {B, E, h, h}, randn(size_t(B * E * h * h), opt.seed + 13), dt));

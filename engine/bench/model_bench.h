@@ -14,9 +14,11 @@
 namespace vkf::bench {
 
 struct ModelBenchOptions {
-  std::string checkpoint = "sd15-random";  // a .safetensors path, or sd15-random (random SD1.5 weights)
+  // a .safetensors path, or <model>-random: random weights in the layout of manifest_<file>.json, model
+  // sd15, sd21, sdxl (manifest_sdxl_base), sdxl_refiner (manifest_sdxl_refiner)
+  std::string checkpoint = "sd15-random";
   std::optional<std::filesystem::path> config;    // config sidecar for a real checkpoint
-  std::optional<std::filesystem::path> manifest;  // layout manifest for sd15-random
+  std::optional<std::filesystem::path> manifest;  // layout manifest for <model>-random
   int size = 256;      // image side in pixels (unet, vae-decode); the latent is size / VAE factor
   int batch = 0;       // 0: unet 2 (cond + uncond, as CFG evaluates), text 1, vae-decode 1
   int tokens = 77;     // text sequence length (unet context length)

@@ -52,21 +52,20 @@ void pseudo_normal(std::span<float> out, uint64_t seed, float scale) {
   }
 }
 
-fs::path find_sd15_manifest(const std::optional<fs::path>& explicit_path) {
+fs::path find_manifest(const std::string& file, const std::optional<fs::path>& explicit_path) {
   if (explicit_path) {
     if (!fs::is_regular_file(*explicit_path)) throw std::runtime_error("--manifest " + explicit_path->string() + ": no such file");
     return *explicit_path;
   }
   std::string tried;
   for (fs::path dir = fs::current_path();; dir = dir.parent_path()) {
-    for (const fs::path& c : {dir / ".." / "shared" / "golden" / "manifest_sd15.json",
-                              dir / "shared" / "golden" / "manifest_sd15.json"}) {
+    for (const fs::path& c : {dir / ".." / "shared" / "golden" / file, dir / "shared" / "golden" / file}) {
       if (fs::is_regular_file(c)) return c.lexically_normal();
       tried += "\n  " + c.lexically_normal().string();
     }
     if (dir == dir.parent_path()) break;
   }
-  throw std::runtime_error("cannot find the SD1.5 layout manifest (pass --manifest PATH); tried:" + tried);
+  throw std::runtime_error("cannot find the layout manifest " + file + " (pass --manifest PATH); tried:" + tried);
 }
 
 std::shared_ptr<models::Checkpoint> random_checkpoint(vk::Context& ctx, const fs::path& manifest,

@@ -16,9 +16,10 @@
 namespace vkf::bench {
 
 // The manifest to use: `explicit_path` when given (must exist), else the first
-// "<dir>/../shared/golden/manifest_sd15.json" or "<dir>/shared/golden/manifest_sd15.json" found walking up
-// from the current directory. Throws std::runtime_error listing what was tried.
-std::filesystem::path find_sd15_manifest(const std::optional<std::filesystem::path>& explicit_path);
+// "<dir>/../shared/golden/<file>" or "<dir>/shared/golden/<file>" found walking up from the current
+// directory (file: manifest_sd15.json, manifest_sd21.json, manifest_sdxl_base.json, ...). Throws
+// std::runtime_error listing what was tried.
+std::filesystem::path find_manifest(const std::string& file, const std::optional<std::filesystem::path>& explicit_path);
 
 // Loads the parts selected in `opt` (unet/vae/text) with random weights. `opt.config` may override the
 // sidecar config (default: SD1.x defaults, which is what the manifest describes).

@@ -33,6 +33,10 @@ int bench_ops(const Args& args) {
 int bench_model(const std::string& what, const Args& args) {
   bench::ModelBenchOptions opt;
   opt.checkpoint = args.get("checkpoint").value_or(opt.checkpoint);
+  if (auto m = args.get("model")) {
+    if (args.get("checkpoint")) throw UsageError("--model and --checkpoint exclude each other");
+    opt.checkpoint = *m + "-random";
+  }
   if (auto c = args.get("config")) opt.config = *c;
   if (auto m = args.get("manifest")) opt.manifest = *m;
   opt.size = args.get_int("size", opt.size);
@@ -70,7 +74,7 @@ const Sub kSubs[] = {
 
 void usage(std::ostream& o) {
   o << "usage: vkflow bench ops [--device N] [--repeat N] [--quick] [--only NAME]\n"
-       "       vkflow bench unet|text|vae-decode [--checkpoint CK|sd15-random] [--config CFG] [--manifest M]\n"
+       "       vkflow bench unet|text|vae-decode [--model M | --checkpoint CK] [--config CFG] [--manifest M]\n"
        "                    [--size PX] [--batch B] [--precision f32|f16] [--repeat N] [--device N]\n"
        "                    [--pipeline-cache DIR]\n\n";
   for (auto& s : kSubs) o << "  " << std::left << std::setw(12) << s.name << s.summary << "\n";
@@ -79,8 +83,10 @@ void usage(std::ostream& o) {
        "  --quick      smaller sizes (smoke test)\n"
        "  --only NAME  run only the cases whose name contains NAME (e.g. gemm)\n"
        "model benchmarks (unet, text, vae-decode; --repeat defaults to 3):\n"
-       "  --checkpoint CK   .safetensors checkpoint, or sd15-random (default): full-size SD1.5 layout with\n"
-       "                    seeded random weights, from --manifest (default ../shared/golden/manifest_sd15.json)\n"
+       "  --model M         sd15 (default), sd21, sdxl, sdxl_refiner: the full-size layout of the real checkpoint with\n"
+       "                    seeded random weights, from --manifest (default ../shared/golden/manifest_<sd15|sd21|\n"
+       "                    sdxl_base|sdxl_refiner>.json); same as --checkpoint M-random\n"
+       "  --checkpoint CK   a .safetensors checkpoint\n"
        "  --size PX         image side in pixels, latent = PX/8 (default 256)\n"
        "  --batch B         unet default 2 (cond + uncond as CFG), text/vae-decode default 1\n"
        "  --precision P     f32 (default) or f16 weights and activations\n"
@@ -96,7 +102,7 @@ void usage(std::ostream& o) {
 
 int run_bench(std::vector<std::string> argv) {
   Args args(argv,
-            {"device", "repeat", "only", "checkpoint", "config", "manifest", "size", "batch", "precision", "tokens", "seed",
+            {"device", "repeat", "only", "checkpoint", "model", "config", "manifest", "size", "batch", "precision", "tokens", "seed",
              "top", "tile", "overlap", "pipeline-cache"},
             {"quick", "help", "no-ceiling"});
   if (args.flag("help")) {

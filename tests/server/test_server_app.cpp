@@ -299,6 +299,27 @@ TEST_CASE("serve: the queue survives a process that dies mid-prompt", "[server][
   REQUIRE(body(app.handle(req("POST", "/prompt", prompt_body(kQuickGraph))))["number"].get<int64_t>() > 2);
 }
 
+TEST_CASE("serve: a prompt running at three deaths goes to history as failed, not round again", "[server][cpu]") {
+  Dirs dirs;
+  std::string id;
+  for (int life = 0; life < Store::kAttempts; ++life) {
+    Recorder sink;
+    App app(dirs.options(), sink);
+    if (life == 0) id = body(app.handle(req("POST", "/prompt", prompt_body(kQuickGraph))))["prompt_id"];
+    auto back = app.store().recover();  // what attach() does at start
+    REQUIRE(back.size() == (life == 0 ? 0u : 1u));
+    REQUIRE(app.store().mark_running(id));  // the worker takes it, then the process dies
+  }
+  Recorder sink;
+  App app(dirs.options(), sink);
+  REQUIRE(app.store().recover().empty());
+  REQUIRE(app.store().pending().empty());
+  auto e = app.store().history_entry(id);
+  REQUIRE(e);
+  REQUIRE((*e)["status"]["status_str"] == "error");
+  REQUIRE((*e)["status"]["messages"][0][1]["exception_message"].get<std::string>().find("stopped 3 times") != std::string::npos);
+}
+
 namespace {
 // A raw TCP exchange with the listener (test client; the server's HTTP is Beast's).
 std::string exchange(uint16_t port, const std::string& bytes) {

@@ -266,9 +266,6 @@ void App::on_event(const std::string& prompt_id, const graph::Event& e) {
     if (running_.prompt_id == prompt_id) running_.messages.push_back(json::array({msg["type"], d}));
   }
   hub_.send_json(client, msg);
-  // ComfyUI ends a run with executing(null) after the terminal message; clients wait for it.
-  if (e.type == T::ExecutionSuccess || e.type == T::ExecutionError || e.type == T::ExecutionInterrupted)
-    hub_.send_json(client, {{"type", "executing"}, {"data", {{"node", nullptr}, {"display_node", nullptr}, {"prompt_id", prompt_id}}}});
 }
 
 void App::on_preview(const std::string& prompt_id, const std::string& bytes, bool jpeg) {
@@ -311,10 +308,14 @@ void App::on_finished(const std::string& prompt_id, const graph::RunResult& r) {
     hub_.send_json(client_of(prompt_id), {{"type", "execution_error"}, {"data", err}});
   }
   store_.finish(prompt_id, entry);
+  const std::string client = client_of(prompt_id);
   {
     std::lock_guard lk(mu_);
     if (running_.prompt_id == prompt_id) running_ = Running{};
   }
+  // ComfyUI ends a run with executing(null) once the history entry is stored (main.py's prompt_worker);
+  // clients wait for it, then read /history.
+  hub_.send_json(client, {{"type", "executing"}, {"data", {{"node", nullptr}, {"display_node", nullptr}, {"prompt_id", prompt_id}}}});
   broadcast_status();
 }
 

@@ -1,7 +1,7 @@
-// Strict checks for file names that requests send (/view, /upload/image): a name resolves only below its
-// base folder. Refused: empty names, NUL or control bytes, backslashes, absolute paths, ".." components,
-// still-percent-encoded sequences (double encoding), and anything whose real path (symlinks resolved)
-// leaves the base folder.
+// Names that HTTP requests send (/view, /upload/image) resolved below their folder. The path policy itself
+// is engine/io/safe_path's (the one policy); this adds what only HTTP needs: the status code (400
+// malformed, 403 leaves its folder), names still percent-encoded after decoding (double encoding) and
+// backslashes refused, and symlinks resolved for reads too (a request must not read through a link out).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -10,13 +10,10 @@
 namespace vkf::server {
 
 struct PathCheck {
-  int status = 0;           // 0 ok, else 400 (malformed) or 403 (escapes the folder)
+  int status = 0;  // 0 ok, else 400 (malformed) or 403 (escapes the folder)
   std::string reason;
   std::filesystem::path path;  // the resolved path when ok
 };
-
-// True for a relative name made of plain components ("a/b.png"); `allow_empty` for an empty subfolder.
-bool plain_relative_name(std::string_view s, bool allow_empty, std::string* why = nullptr);
 
 // base/subfolder/filename, checked as above. The file itself need not exist.
 PathCheck resolve_under(const std::filesystem::path& base, std::string_view subfolder, std::string_view filename);

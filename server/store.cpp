@@ -74,7 +74,8 @@ Store::Store(const std::filesystem::path& file) {
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
   exec("CREATE TABLE IF NOT EXISTS queue(prompt_id TEXT PRIMARY KEY, number INTEGER NOT NULL, prompt TEXT NOT NULL,"
-       " extra TEXT NOT NULL, outputs TEXT NOT NULL, running INTEGER NOT NULL DEFAULT 0)");
+       " extra TEXT NOT NULL, outputs TEXT NOT NULL, running INTEGER NOT NULL DEFAULT 0,"
+       " attempts INTEGER NOT NULL DEFAULT 0)");
   exec("CREATE TABLE IF NOT EXISTS history(seq INTEGER PRIMARY KEY AUTOINCREMENT, prompt_id TEXT UNIQUE NOT NULL,"
        " entry TEXT NOT NULL)");
 }
@@ -93,9 +94,36 @@ void Store::exec(const char* sql) const {
 std::vector<std::string> Store::recover() {
   std::lock_guard lk(mu_);
   std::vector<std::string> ids;
-  Stmt s(db_, "SELECT prompt_id FROM queue WHERE running=1");
-  while (s.step()) ids.push_back(s.text(0));
-  exec("UPDATE queue SET running=0 WHERE running=1");
+  exec("BEGIN IMMEDIATE");
+  try {
+    exec("UPDATE queue SET attempts=attempts+1 WHERE running=1");
+    // A prompt the server died on kAttempts times would kill it again: it goes to history as failed.
+    std::vector<QueuedPrompt> failed;
+    {
+      Stmt s(db_, "SELECT number, prompt_id, prompt, extra, outputs, attempts FROM queue WHERE running=1");
+      while (s.step()) {
+        if (s.integer(5) >= kAttempts) failed.push_back(row_to_prompt(s));
+        else ids.push_back(s.text(1));
+      }
+    }
+    for (auto& p : failed) {
+      const std::string msg = "vkflow serve stopped " + std::to_string(kAttempts) + " times while running this prompt";
+      nlohmann::json err = {{"prompt_id", p.prompt_id}, {"exception_message", msg}, {"exception_type", "ServerRestart"},
+                            {"node_id", nullptr}, {"node_type", nullptr}, {"executed", nlohmann::json::array()}};
+      nlohmann::json entry = {{"prompt", p.to_json()}, {"outputs", nlohmann::json::object()}, {"meta", nlohmann::json::object()},
+                              {"status", {{"status_str", "error"}, {"completed", false},
+                                          {"messages", nlohmann::json::array({nlohmann::json::array({"execution_error", err})})}}}};
+      Stmt d(db_, "DELETE FROM queue WHERE prompt_id=?");
+      d.bind(1, p.prompt_id).step();
+      Stmt i(db_, "INSERT OR REPLACE INTO history(prompt_id, entry) VALUES(?,?)");
+      i.bind(1, p.prompt_id).bind(2, entry.dump()).step();
+    }
+    exec("UPDATE queue SET running=0 WHERE running=1");
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
   return ids;
 }
 

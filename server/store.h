@@ -35,8 +35,10 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Prompts that were running when the process died go back to the queue (front, their old number) and
-  // get a "requeued" mark; returns their ids.
+  // Prompts that were running when the process died go back to the queue (their old number, so they run
+  // first); one that was running at kAttempts deaths goes to history as failed instead (it may be what
+  // kills the server). Returns the re-queued ids.
+  static constexpr int kAttempts = 3;
   std::vector<std::string> recover();
 
   void add(const QueuedPrompt& p);                // pending

@@ -155,12 +155,12 @@ std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& 
   }
   if (spec.type == kCombo) {
     const std::string& name = v.as_string();
+    // A name that leaves its folder is not in the list (ComfyUI's answer); the details say why.
     if (spec.files)
       if (auto why = io::path_problem(spec.files->dir(paths), name, io::PathAccess::Read, paths.allow_absolute_inputs))
-        return LiteralProblem{"value_not_allowed", "Reading a file outside the " +
-                                  std::string(spec.files->dir(paths) == paths.input_dir ? "input" : "models") +
-                                  " folder is not allowed.",
-                              spec.name + ": " + *why};
+        return LiteralProblem{"value_not_in_list", "Value not in list",
+                              spec.name + ": '" + name + "' not in the list: " + *why + " (names are relative to " +
+                                  spec.files->dir(paths).string() + ")"};
     if (spec.files && std::filesystem::path(name).is_absolute()) {
       std::error_code ec;
       if (std::filesystem::is_regular_file(name, ec)) return std::nullopt;

@@ -215,9 +215,12 @@ TEST_CASE("file inputs: vkflow validate / run refuse a missing file with exit 2 
 }
 
 TEST_CASE("file inputs: the graphs in graphs/ validate against their file lists", "[cpu][graph][file_inputs]") {
-  // The shipped graphs name vkflow-fashion.safetensors and example.png (in graphs/input).
+  // The shipped graphs name the bundled vkflow-fashion.safetensors, example.png (in graphs/input) and the
+  // official SDXL/SD2 checkpoint file names a user downloads into models/checkpoints.
   TempDir models("file_inputs_models");
-  touch(models / "checkpoints" / "vkflow-fashion.safetensors");
+  for (const char* name : {"vkflow-fashion.safetensors", "sd_xl_base_1.0.safetensors", "sd_xl_refiner_1.0.safetensors",
+                           "v2-1_768-ema-pruned.safetensors"})
+    touch(models / "checkpoints" / name);
   const fs::path graphs = fs::path(VKFLOW_SOURCE_DIR) / "graphs";
   int n = 0;
   for (auto& e : fs::directory_iterator(graphs)) {

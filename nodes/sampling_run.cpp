@@ -37,7 +37,8 @@ SampleResult run_sampling(graph::NodeContext& ctx, sampling::Guider& guider, con
                              ctx.progress(uint64_t(step + 1), uint64_t(total > 0 ? total : steps), std::move(pv));
                              ctx.check_cancel();
                            },
-                           nullptr};
+                           nullptr,
+                           [&] { ctx.check_cancel(); }};
   Tensor out = sampling::ksampler_sample(sampler.name, env, n, latent, sigmas, sampler.options);
   finite.record(rec, out, steps);
   rec.submit();

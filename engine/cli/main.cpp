@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/cli/command.h"
+#include "engine/cli/plugin_args.h"
 #include "engine/vk/context.h"
 
 namespace vkf::cli {
@@ -22,6 +23,8 @@ void print_help() {
     for (size_t i = name.size(); i < 10; ++i) std::cout << ' ';
     std::cout << "  " << c.summary << "\n";
   }
+  std::cout << "\nevery command takes --plugin FILE (repeatable) and --plugins-dir DIR (default: ./plugins and\n"
+               "$XDG_DATA_HOME/vkflow/plugins); 'vkflow plugins' lists what loaded\n";
   std::cout << "\nenvironment: VKFLOW_DEVICE=N picks a device, VKFLOW_VALIDATE=1 enables validation layers\n";
 }
 }  // namespace
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
+    load_plugins_from_args(args);  // --plugin / --plugins-dir, on every command
     return it->second.run(args);
   } catch (const UsageError& e) {
     std::cerr << "vkflow " << argv[1] << ": " << e.what() << " (see 'vkflow " << argv[1] << " --help')\n";

@@ -227,7 +227,7 @@ TEST_CASE("file inputs: the graphs in graphs/ validate against their file lists"
     if (e.path().extension() != ".json") continue;
     ++n;
     auto r = vkflow({"validate", e.path().string(), "--models-dir", models.path().string(), "--input-dir",
-                     (graphs / "input").string()});
+                     (graphs / "input").string(), "--plugins-dir", std::string(VKFLOW_PLUGIN_DIR) + "/examples"});
     INFO(e.path() << "\n" << r.out << r.err);
     CHECK(r.code == 0);
   }

@@ -1,0 +1,125 @@
+/* One test plugin, one behaviour per build (TP_MODE_<mode>, see plugins/CMakeLists.txt), for the loader's
+ * error paths (tests/plugins/). Each registers a trivial sampler "tp_<mode>" that returns its denoise. */
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "vkflow_plugin.h"
+
+#define TP_STR2(x) #x
+#define TP_STR(x) TP_STR2(x)
+
+#if defined(TP_MODE_old_minor)
+/* An ABI 1.0 plugin: its sampler descriptor ends before 1.1's `description` (a truncated struct). */
+typedef struct {
+  uint32_t struct_size;
+  const char* name;
+  const char* display_name;
+  uint32_t flags;
+  const vkflow_param_desc_t* params;
+  uint32_t param_count;
+  void* user_data;
+  vkflow_result_t (*sample)(const vkflow_sample_call_t* call, vkflow_tensor_t* result);
+} sampler_desc_v1_0;
+#define TP_MINOR 0u
+#elif defined(TP_MODE_newer_minor)
+#define TP_MINOR (VKFLOW_ABI_MINOR + 1u)
+#else
+#define TP_MINOR VKFLOW_ABI_MINOR
+#endif
+
+#if defined(TP_MODE_major)
+#define TP_MAJOR (VKFLOW_ABI_MAJOR + 1u)
+#else
+#define TP_MAJOR VKFLOW_ABI_MAJOR
+#endif
+
+static const vkflow_tensor_ops_t* ops;
+
+static vkflow_result_t sample(const vkflow_sample_call_t* c, vkflow_tensor_t* result) {
+  vkflow_tensor_t x = c->x, D = NULL;
+  int32_t i;
+  const int32_t steps = (int32_t)c->sigma_count - 1;
+#if defined(TP_MODE_sample_error)
+  c->api->set_error(c->run, "tp: deliberate failure in step 1");
+  return VKFLOW_ERROR;
+#endif
+#if defined(TP_MODE_ignore_cancel)
+  /* never looks at results: keeps calling denoise for 10000 steps, ignoring VKFLOW_CANCELLED */
+  for (i = 0; i < 10000; ++i) {
+    vkflow_tensor_t d2 = NULL;
+    if (c->api->denoise(c->run, x, c->sigmas[0], &d2, NULL) == VKFLOW_OK) ops->release(c->run, d2);
+    c->api->step_done(c->run, i, 10000, x, NULL);
+  }
+  *result = x;
+  return VKFLOW_OK;
+#endif
+  for (i = 0; i < steps; ++i) {
+    vkflow_result_t rc = c->api->denoise(c->run, x, c->sigmas[i], &D, NULL);
+    if (rc != VKFLOW_OK) return rc;
+    ops->release(c->run, x);
+    x = D;
+    rc = c->api->step_done(c->run, i, steps, x, D);
+    if (rc != VKFLOW_OK) return rc;
+  }
+#if defined(TP_MODE_nan)
+  {
+    const double k[1] = {0.0};
+    ops->lincomb(c->run, x, 1, k, &x, 0.0);
+    ops->fill(c->run, x, NAN);
+  }
+#endif
+  *result = x;
+  return VKFLOW_OK;
+}
+
+static vkflow_result_t init(const vkflow_host_t* host) {
+  const vkflow_samplers_t* reg = (const vkflow_samplers_t*)host->get_capability(host, VKFLOW_CAP_SAMPLERS);
+  ops = (const vkflow_tensor_ops_t*)host->get_capability(host, VKFLOW_CAP_TENSOR_OPS);
+  if (!reg || !ops) return VKFLOW_UNSUPPORTED;
+  if (host->get_capability(host, "vkflow.no_such_thing/1") != NULL) return VKFLOW_ERROR;
+#if defined(TP_MODE_init_fail)
+  (void)sample;
+  host->log(host, VKFLOW_LOG_ERROR, "tp: init refuses on purpose");
+  return VKFLOW_ERROR;
+#elif defined(TP_MODE_old_minor)
+  {
+    sampler_desc_v1_0 d;
+    memset(&d, 0, sizeof d);
+    d.struct_size = sizeof d;
+    d.name = "tp_old_minor";
+    d.sample = sample;
+    return reg->register_sampler(host, (const vkflow_sampler_desc_t*)(const void*)&d);
+  }
+#else
+  {
+    vkflow_sampler_desc_t d;
+    memset(&d, 0, sizeof d);
+    d.struct_size = sizeof d;
+    d.name = "tp_" TP_STR(TP_MODE_NAME);
+#if defined(TP_MODE_dup_builtin)
+    d.name = "euler";
+#endif
+    d.sample = sample;
+#if defined(TP_MODE_bad_desc)
+    d.flags = 0x100u; /* an unknown flag bit */
+#endif
+    {
+      vkflow_result_t rc = reg->register_sampler(host, &d);
+#if defined(TP_MODE_dup_name)
+      rc = reg->register_sampler(host, &d); /* the same name twice */
+#endif
+      return rc;
+    }
+  }
+#endif
+}
+
+#if !defined(TP_MODE_no_entry)
+VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry = {
+    {TP_MAJOR, TP_MINOR, 0}, sizeof(vkflow_plugin_entry_t), "org.vkflow.test." TP_STR(TP_MODE_NAME),
+    "test plugin", "0", init, NULL};
+#else
+VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry_misspelt = {
+    VKFLOW_ABI_VERSION_INIT, sizeof(vkflow_plugin_entry_t), "org.vkflow.test.no_entry", "x", "0", init, NULL};
+#endif

@@ -118,7 +118,9 @@ typedef struct vkflow_plugin_entry_t {
    * VKFLOW_OK, or an error: the host then skips the plugin (anything it registered is removed) and does
    * not call deinit. `host` stays valid until deinit returns. */
   vkflow_result_t (*init)(const vkflow_host_t* host);
-  /* Called once before the library is unloaded, after every sample call returned. Main thread. May be NULL. */
+  /* Called once before the library is unloaded, after every sample call returned. Main thread. May be NULL.
+   * The host keeps plugins loaded until process exit and does not call it then; it is called when the host
+   * unloads a plugin whose init succeeded but whose registrations failed. */
   void (*deinit)(void);
 } vkflow_plugin_entry_t;
 
@@ -240,7 +242,8 @@ typedef struct vkflow_tensor_ops_t {
   vkflow_result_t (*div)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a, vkflow_tensor_t b);
   vkflow_result_t (*sqrt)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a);
   vkflow_result_t (*clamp)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a, double lo, double hi);
-  /* Host scalars: submits the recorded work and waits (use sparingly: once per step, not per op). */
+  /* Host scalars: submits the recorded work, waits, reads the operands back and reduces in double on the
+   * host (use sparingly: a few per step, not per op). */
   vkflow_result_t (*dot)(vkflow_run_t* run, vkflow_tensor_t a, vkflow_tensor_t b, double* out);
   vkflow_result_t (*norm)(vkflow_run_t* run, vkflow_tensor_t a, double* out); /* L2 norm */
   /* Copies count == numel floats out of / into t (F32 or F16, converted). For debugging and tests. */

@@ -68,3 +68,23 @@ TEST_CASE("e2e: graphs/plugin_sampler.json runs a plugin sampler and makes the e
   CHECK(r.code == 2);
   CHECK(r.err.find("PluginSampler_euler_churn") != std::string::npos);
 }
+
+TEST_CASE("e2e: a plugin sampler's error or NaN fails the run naming the node and the plugin, no PNG",
+          "[plugins][e2e]") {
+  ModelsDir m;
+  for (const char* mode : {"nan", "sample_error"}) {
+    INFO(mode);
+    TempDir out("plugin_graph_err");
+    std::vector<std::string> a = {"run", (kGraphs / "custom_sampling.json").string(), "--quiet", "--models-dir",
+                                  m.path().string(), "--output-dir", out.path().string(), "--plugin",
+                                  vkf::test::plugin_file(std::string("test_plugin_") + mode), "--set",
+                                  "4.ckpt_name=tiny.safetensors", "--set", "17.steps=3", "--set",
+                                  std::string("16.sampler_name=tp_") + mode};
+    auto r = vkflow(a);
+    INFO(r.out << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("node 13 (SamplerCustomAdvanced)") != std::string::npos);
+    CHECK(r.err.find(std::string("plugin 'org.vkflow.test.") + mode + "'") != std::string::npos);
+    CHECK(files_under(out.path()).empty());
+  }
+}

@@ -6,6 +6,7 @@
 #include "engine/graph/graph.h"
 #include "engine/graph/validate.h"
 #include "engine/io/png.h"
+#include "server/request_check.h"
 
 namespace vkf::server {
 using nlohmann::json;
@@ -29,18 +30,6 @@ int64_t now_ms() {
       .count();
 }
 
-json error_body(const std::string& type, const std::string& message, const std::string& details = "") {
-  return {{"error", {{"type", type}, {"message", message}, {"details", details.empty() ? message : details},
-                     {"extra_info", json::object()}}},
-          {"node_errors", json::object()}};
-}
-
-std::optional<json> parse_body(const Request& req) {
-  if (req.body.empty()) return json::object();
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
-}
 }  // namespace
 
 void MessageSink::send_json(const std::string& sid, const json& msg) {
@@ -119,27 +108,14 @@ Response App::handle(const Request& req) {
 }
 
 Response App::post_prompt(const Request& req) {
-  auto body = parse_body(req);
-  if (!body || !body->is_object())
-    return json_response(400, error_body("invalid_prompt", "Invalid JSON body"));
-  if (!body->contains("prompt"))
-    return json_response(400, error_body("no_prompt", "No prompt provided"));
-  const json& prompt = (*body)["prompt"];
-  if (!prompt.is_object())
-    return json_response(400,
-                         error_body("invalid_prompt", "Invalid prompt", "prompt must be an object of nodes"));
-  graph::ValidationResult v;
-  try {
-    auto g = graph::Graph::from_json(prompt);
-    v = graph::validate(g, *opt_.registry, opt_.paths);
-  } catch (const std::exception& e) {
-    return json_response(400, error_body("invalid_prompt", "Invalid prompt", e.what()));
-  }
-  if (!v.ok()) return json_response(400, v.to_json());
+  auto checked = check_prompt_request(req, *opt_.registry, opt_.paths);
+  if (auto* r = std::get_if<Response>(&checked)) return *r;
+  auto& pr = std::get<PromptRequest>(checked);
+  const json* body = &pr.body;
 
   QueuedPrompt q;
-  q.prompt = prompt;
-  q.outputs = v.outputs;
+  q.prompt = pr.prompt();
+  q.outputs = std::move(pr.outputs);
   q.extra_data = body->value("extra_data", json::object());
   if (!q.extra_data.is_object()) q.extra_data = json::object();
   if (auto it = body->find("client_id"); it != body->end() && it->is_string()) q.extra_data["client_id"] = *it;
@@ -174,7 +150,7 @@ Response App::get_queue(const Request&) {
 }
 
 Response App::post_queue(const Request& req) {
-  auto body = parse_body(req);
+  auto body = parse_json_body(req);
   if (!body || !body->is_object()) return json_response(400, {{"error", "invalid JSON"}});
   if (body->value("clear", false) == true)
     for (auto& id : store_.clear_pending())
@@ -188,7 +164,7 @@ Response App::post_queue(const Request& req) {
 }
 
 Response App::post_interrupt(const Request& req) {
-  auto body = parse_body(req);
+  auto body = parse_json_body(req);
   std::string only;
   if (body && body->is_object())
     if (auto it = body->find("prompt_id"); it != body->end() && it->is_string()) only = *it;
@@ -219,7 +195,7 @@ Response App::get_history(const Request& req, const std::string& id) {
 }
 
 Response App::post_history(const Request& req) {
-  auto body = parse_body(req);
+  auto body = parse_json_body(req);
   if (!body || !body->is_object()) return json_response(400, {{"error", "invalid JSON"}});
   if (body->value("clear", false) == true) store_.clear_history();
   if (auto it = body->find("delete"); it != body->end() && it->is_array())

@@ -12,3 +12,5 @@ ctest --test-dir build --output-on-failure -j2
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVKFLOW_SANITIZE=ON
 cmake --build build-asan -j2 --target vkflow_tests vkflow
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j2
+# Fuzz smoke (#13): the libFuzzer targets built with clang-14 in build-fuzz/, 20 s each over tests/fuzz/.
+FUZZ_SECONDS=20 bash tools/fuzz_smoke.sh

@@ -106,6 +106,10 @@ Graph Graph::parse(std::string_view text, const std::string& source) {
     throw ParseError(source + ": invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) +
                          ": " + detail,
                      line, col);
+  } catch (const nlohmann::json::exception& e) {  // out_of_range.406: a number beyond double ("1e309")
+    std::string what = e.what();
+    auto sp = what.find("] ");
+    throw ParseError(source + ": invalid JSON: " + (sp == std::string::npos ? what : what.substr(sp + 2)));
   }
   try {
     return from_json(std::move(doc));

@@ -78,7 +78,7 @@ class Converter {
   static int64_t input_link(const json& n, size_t slot) {
     auto ins = n.find("inputs");
     if (ins == n.end() || !ins->is_array() || slot >= ins->size()) return -1;
-    auto& l = (*ins)[slot]["link"];
+    const json l = (*ins)[slot].is_object() ? (*ins)[slot].value("link", json()) : json();
     return l.is_number_integer() ? l.get<int64_t>() : -1;
   }
 
@@ -94,7 +94,7 @@ class Converter {
     int mode = src.value("mode", 0);
     if (type == "Reroute") return resolve(input_link(src, 0), depth + 1);
     if (type == "PrimitiveNode") {
-      auto& wv = src["widgets_values"];
+      const json wv = src.value("widgets_values", json());  // const operator[] on a missing key is UB
       return wv.is_array() && !wv.empty() ? json::object({{"literal", wv[0]}}) : json();
     }
     if (mode == 2) return nullptr;
@@ -106,8 +106,9 @@ class Converter {
       for (size_t i = 0; i < ins->size(); ++i) order.push_back(i);
       for (size_t i : order) {
         const json& in = (*ins)[i];
-        if (in.value("type", "") == l.type && in["link"].is_number_integer())
-          return resolve(in["link"].get<int64_t>(), depth + 1);
+        if (!in.is_object()) continue;
+        const json link = in.value("link", json());
+        if (in.value("type", "") == l.type && link.is_number_integer()) return resolve(link.get<int64_t>(), depth + 1);
       }
       return nullptr;
     }

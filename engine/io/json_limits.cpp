@@ -52,6 +52,10 @@ std::optional<nlohmann::json> parse_json_limited(std::string_view text, std::str
     auto colon = what.find(": ", what.find("parse error"));
     return fail("invalid JSON at line " + std::to_string(l) + ", column " + std::to_string(c) + ": " +
                 (colon == std::string::npos ? what : what.substr(colon + 2)));
+  } catch (const nlohmann::json::exception& e) {  // out_of_range.406: a number beyond double ("1e309")
+    std::string what = e.what();
+    auto sp = what.find("] ");
+    return fail("invalid JSON: " + (sp == std::string::npos ? what : what.substr(sp + 2)));
   }
 }
 

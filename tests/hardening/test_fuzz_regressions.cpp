@@ -1,0 +1,81 @@
+// Inputs the libFuzzer targets (tests/fuzz/) found crashing, replayed through the same entry points, plus
+// the limits those targets rely on. Each crashing input is also kept in its target's seed corpus.
+#include <catch2/catch.hpp>
+
+#include <variant>
+
+#include "engine/graph/graph.h"
+#include "engine/graph/workflow.h"
+#include "engine/io/json_limits.h"
+#include "engine/io/safetensors.h"
+#include "server/request_check.h"
+#include "tests/e2e/e2e_util.h"
+
+using namespace vkf;
+using namespace vkf::e2e;
+
+namespace {
+const fs::path kCorpus = fs::path(VKFLOW_SOURCE_DIR) / "tests" / "fuzz";
+}
+
+TEST_CASE("fuzz regression: a JSON number beyond double is a parse error, not std::terminate", "[hardening][cpu]") {
+  // nlohmann throws out_of_range.406 (not parse_error) for 1e309; it used to escape every parser.
+  const std::string text = R"({"1": {"class_type": "EmptyLatentImage", "inputs": {"width": 1e309}}})";
+  try {
+    (void)graph::Graph::parse(text, "g.json");
+    FAIL("parsed");
+  } catch (const graph::ParseError& e) {
+    CHECK(contains(e.what(), "g.json: invalid JSON"));
+    CHECK(contains(e.what(), "1e309"));
+  }
+  std::string why;
+  CHECK_FALSE(io::parse_json_limited("[1, 2e400]", &why));
+  CHECK(contains(why, "number overflow"));
+  // The safetensors header the fuzzer found (a shape entry 4444...e22034344517).
+  CHECK_THROWS_AS(io::SafeTensors::open(kCorpus / "safetensors" / "crash_number_overflow.safetensors"),
+                  io::SafeTensorsError);
+}
+
+TEST_CASE("fuzz regression: UI workflow with malformed inputs/links converts or fails cleanly", "[hardening][cpu]") {
+  // Reroute / PrimitiveNode / bypassed sources without "inputs" objects, "link" or "widgets_values" keys
+  // were read with const operator[] (undefined behaviour; ASan: heap-buffer-overflow).
+  auto wf = load_json(kCorpus / "workflow_json" / "crash_const_index.json");
+  REQUIRE(graph::is_workflow(wf));
+  try {
+    (void)graph::graph_from_workflow(wf);
+  } catch (const graph::ParseError&) {
+  }
+  nlohmann::json minimal = {
+      {"nodes",
+       {{{"id", 1}, {"type", "Reroute"}, {"inputs", {1, nullptr}}, {"mode", 0}},
+        {{"id", 2}, {"type", "PrimitiveNode"}},
+        {{"id", 3}, {"type", "ImageInvert"}, {"mode", 4}, {"inputs", {"x", {{"type", "IMAGE"}}}}},
+        {{"id", 4}, {"type", "SaveImage"}, {"inputs", {{{"name", "images"}, {"link", 1}}, {{"name", "x"}, {"link", 2}},
+                                                      {{"name", "y"}, {"link", 3}}}},
+         {"widgets_values", {"p"}}}}},
+      {"links", {{1, 1, 0, 4, 0, "IMAGE"}, {2, 2, 0, 4, 1, "STRING"}, {3, 3, 0, 4, 2, "IMAGE"}}}};
+  try {
+    auto g = graph::graph_from_workflow(minimal);
+    CHECK(g.find("4"));
+  } catch (const graph::ParseError&) {
+  }
+}
+
+TEST_CASE("server request checks: deep or malformed bodies are 400, never a crash", "[hardening][cpu]") {
+  server::Request req;
+  req.method = "POST";
+  req.target = "/prompt";
+  req.body = "{\"prompt\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  CHECK_FALSE(server::parse_json_body(req));  // the limit of io/json_limits.h, as every other JSON input
+  auto r = server::check_prompt_request(req, graph::Registry::instance(), {});
+  REQUIRE(std::holds_alternative<server::Response>(r));
+  CHECK(std::get<server::Response>(r).status == 400);
+  req.body = R"({"prompt": {"1": {"class_type": "EmptyLatentImage", "inputs": {"width": 1e999}}}})";
+  r = server::check_prompt_request(req, graph::Registry::instance(), {});
+  REQUIRE(std::holds_alternative<server::Response>(r));
+  CHECK(std::get<server::Response>(r).status == 400);
+  req.body = R"({"prompt": []})";
+  r = server::check_prompt_request(req, graph::Registry::instance(), {});
+  REQUIRE(std::holds_alternative<server::Response>(r));
+  CHECK(contains(std::get<server::Response>(r).body, "prompt must be an object of nodes"));
+}

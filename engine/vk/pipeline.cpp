@@ -120,6 +120,11 @@ size_t PipelineCache::size() const {
   return n;
 }
 
+bool PipelineCache::mark_warmed(const PipelineDesc& desc) {
+  std::lock_guard lock(mu_);
+  return warmed_.insert(desc).second;
+}
+
 double PipelineCache::build_ms() const {
   std::lock_guard lock(stat_mu_);
   return build_ms_;
@@ -175,7 +180,14 @@ size_t PipelineCache::prepare(const std::vector<PipelineDesc>& descs, unsigned t
 
 std::unique_ptr<Pipeline> PipelineCache::build(const PipelineDesc& desc) {
   const auto t0 = std::chrono::steady_clock::now();
-  VkDevice dev = ctx_.device();
+  auto p = build_pipeline(ctx_.device(), cache_, desc);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::lock_guard lock(stat_mu_);
+  build_ms_ += ms;
+  return p;
+}
+
+std::unique_ptr<Pipeline> build_pipeline(VkDevice dev, VkPipelineCache cache, const PipelineDesc& desc) {
   auto p = std::make_unique<Pipeline>();
   p->desc = desc;
 
@@ -222,11 +234,8 @@ std::unique_ptr<Pipeline> PipelineCache::build(const PipelineDesc& desc) {
   ci.stage.pSpecializationInfo = entries.empty() ? nullptr : &si;
   ci.layout = lay;
   VkPipeline pipe = VK_NULL_HANDLE;
-  check(vkCreateComputePipelines(dev, cache_, 1, &ci, nullptr, &pipe), ("pipeline '" + desc.shader + "'").c_str());
+  check(vkCreateComputePipelines(dev, cache, 1, &ci, nullptr, &pipe), ("pipeline '" + desc.shader + "'").c_str());
   p->pipeline = Handle<VkPipeline>(pipe, [dev](auto h) { vkDestroyPipeline(dev, h, nullptr); });
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::lock_guard lock(stat_mu_);
-  build_ms_ += ms;
   return p;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <tuple>
@@ -49,6 +50,9 @@ struct Pipeline {
   Handle<VkPipeline> pipeline;
 };
 
+// Builds one pipeline on `dev` (cache may be VK_NULL_HANDLE); PipelineCache::get is the usual way.
+std::unique_ptr<Pipeline> build_pipeline(VkDevice dev, VkPipelineCache cache, const PipelineDesc& desc);
+
 class PipelineCache {
  public:
   // persist: load/save the driver cache file in pipeline_cache_dir(dir).
@@ -64,6 +68,8 @@ class PipelineCache {
   size_t prepare(const std::vector<PipelineDesc>& descs, unsigned threads = 0);
   size_t size() const;
   void save() const;
+  // Marks desc as dispatched once ahead of time (pipeline_warm.h); false if it already was.
+  bool mark_warmed(const PipelineDesc& desc);
 
   const std::filesystem::path& file() const { return file_; }
   size_t loaded_bytes() const { return loaded_bytes_; }  // driver data handed to vkCreatePipelineCache
@@ -86,6 +92,7 @@ class PipelineCache {
   std::string load_note_;
   Handle<VkPipelineCache> cache_;
   std::map<PipelineDesc, std::unique_ptr<Entry>> entries_;
+  std::set<PipelineDesc> warmed_;
   mutable std::mutex mu_;     // guards entries_ (not the builds)
   mutable std::mutex save_mu_;
   mutable std::mutex stat_mu_;

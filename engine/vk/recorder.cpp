@@ -27,7 +27,10 @@ Recorder::Recorder(Context& ctx, bool profile) : ctx_(ctx), profile_((profile ||
   check(vkAllocateCommandBuffers(dev, &ai, &cb_), "vkAllocateCommandBuffers");
 }
 
+Recorder::Recorder(Context& ctx, Plan) : ctx_(ctx), profile_(false), planning_(true) {}
+
 Recorder::~Recorder() {
+  if (planning_) return;
   try {
     if (pending_commands_) submit();  // never leave recorded work unsubmitted (buffers may be reused)
   } catch (...) {
@@ -118,6 +121,11 @@ void Recorder::dispatch(const PipelineDesc& desc, std::span<const BufferArg> arg
     throw std::logic_error("shader '" + desc.shader + "' push constants: " + std::to_string(desc.push_bytes) +
                            " bytes expected, got " + std::to_string(push_bytes));
   if (gx == 0 || gy == 0 || gz == 0) return;  // empty tensor: nothing to do
+  if (planning_) {
+    if (planned_set_.insert(desc).second) planned_.push_back(desc);
+    ++total_dispatches_;
+    return;
+  }
   const Pipeline& p = ctx_.pipelines().get(desc);
   begin();
   hazard(args);
@@ -155,6 +163,7 @@ void Recorder::dispatch(const PipelineDesc& desc, std::span<const BufferArg> arg
 }
 
 void Recorder::fill(const BufferArg& dst, uint32_t value) {
+  if (planning_) return;
   begin();
   BufferArg a = dst;
   a.write = true;
@@ -164,6 +173,7 @@ void Recorder::fill(const BufferArg& dst, uint32_t value) {
 }
 
 void Recorder::copy(const BufferArg& src, const BufferArg& dst) {
+  if (planning_) return;
   begin();
   BufferArg a[2] = {src, dst};
   a[0].write = false;

@@ -1,6 +1,8 @@
 // Records a sequence of compute dispatches into ONE command buffer and submits it once (one model
 // evaluation = one submit). Inserts a barrier only when a dispatch touches a buffer that an earlier
 // dispatch since the last barrier wrote (RAW/WAW) or read (WAR). Optional per-dispatch GPU timestamps.
+// A planning recorder (Recorder::plan) records nothing: it collects the pipelines an evaluation would
+// dispatch, so a model can build (and on lavapipe JIT-compile) them all at load, before the first image.
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -35,6 +37,8 @@ struct OpTiming {
 class Recorder {
  public:
   explicit Recorder(Context& ctx, bool profile = false);
+  struct Plan {};
+  Recorder(Context& ctx, Plan);  // planning only: dispatch/fill/copy/submit record nothing
   ~Recorder();
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
@@ -54,6 +58,10 @@ class Recorder {
   // Submits everything recorded so far and waits; the recorder is ready for more afterwards.
   void submit();
   bool empty() const { return pending_commands_ == 0; }
+
+  bool planning() const { return planning_; }
+  // Distinct pipelines dispatched so far (planning recorders only), in first-dispatch order.
+  const std::vector<PipelineDesc>& planned() const { return planned_; }
 
   uint32_t dispatch_count() const { return total_dispatches_; }
   uint32_t submit_count() const { return total_submits_; }
@@ -86,6 +94,9 @@ class Recorder {
   uint64_t max_binding_bytes_ = 0;
   std::vector<OpTiming> timings_;
   bool recording_ = false;
+  bool planning_ = false;
+  std::vector<PipelineDesc> planned_;
+  std::set<PipelineDesc> planned_set_;
 };
 
 }  // namespace vkf::vk

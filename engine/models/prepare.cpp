@@ -1,0 +1,51 @@
+#include "engine/models/prepare.h"
+
+#include <cstdlib>
+#include <string>
+
+namespace vkf::models {
+
+bool prepare_enabled() {
+  static const bool on = [] {  // read once per process
+    const char* e = std::getenv("VKFLOW_PREPARE");
+    return !e || std::string(e) != "0";
+  }();
+  return on;
+}
+
+vk::PrepareStats prepare(vk::Context& ctx, const std::function<void(vk::Recorder&)>& eval) {
+  if (!prepare_enabled()) return {};
+  vk::Recorder plan(ctx, vk::Recorder::Plan{});
+  eval(plan);
+  return vk::prepare_pipelines(ctx, plan.planned());
+}
+
+vk::PrepareStats prepare_checkpoint(vk::Context& ctx, const Checkpoint& ck) {
+  const int64_t latent = 512 / ck.config.vae.downsample_factor();
+  return prepare(ctx, [&](vk::Recorder& rec) {
+    auto text = [&](const ClipTextEncoder* enc) {
+      if (!enc) return;
+      const auto& c = enc->config();
+      std::vector<int32_t> ids(size_t(c.max_positions), c.pad_id);
+      ids.front() = c.bos_id;
+      enc->forward(rec, ids, 1);
+    };
+    text(ck.text.get());
+    text(ck.text_g.get());
+    if (ck.unet) {
+      const auto& u = ck.unet->config();
+      const int64_t B = 2, T = 77;
+      Tensor x = empty(ctx, {B, u.in_channels, latent, latent}, ck.dtype);
+      Tensor c = empty(ctx, {B, T, u.context_dim}, ck.dtype);
+      Tensor y;
+      if (u.adm_in_channels > 0) y = empty(ctx, {B, u.adm_in_channels}, ck.dtype);
+      ck.unet->forward(rec, x, std::vector<float>(size_t(B), 500.0f), c, nullptr, y.defined() ? &y : nullptr);
+    }
+    if (ck.vae) {
+      Tensor z = empty(ctx, {1, ck.config.vae.embed_dim, latent, latent}, ck.dtype);
+      ck.vae->decode(rec, z);
+    }
+  });
+}
+
+}  // namespace vkf::models

@@ -176,14 +176,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
-    parser_->body_limit(l_.options().max_body_bytes);
+    // The larger limit while the header is read (Beast checks Content-Length against it there); the
+    // route's own limit is applied once the target is known.
+    parser_->body_limit(std::max(l_.options().max_body_bytes, l_.options().max_upload_bytes));
     stream_.expires_after(std::chrono::seconds(l_.options().timeout_s));
     http::async_read_header(stream_, buf_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
   void on_header(beast::error_code ec) {
     if (ec) return fail(ec);
-    if (parser_->get().target().starts_with("/upload/")) parser_->body_limit(l_.options().max_upload_bytes);
+    const size_t limit = parser_->get().target().starts_with("/upload/") ? l_.options().max_upload_bytes
+                                                                         : l_.options().max_body_bytes;
+    if (parser_->content_length() && *parser_->content_length() > limit) return fail(http::error::body_limit);
+    parser_->body_limit(limit);  // chunked bodies: checked as they arrive
     http::async_read(stream_, buf_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }

@@ -30,6 +30,19 @@ std::string mime_of(const fs::path& p) {
   return "application/octet-stream";
 }
 
+// Width and height from a PNG's IHDR (signature, length, "IHDR", then big-endian width and height).
+bool png_header_size(std::string_view d, uint64_t& w, uint64_t& h) {
+  if (d.size() < 24 || d.substr(0, 8) != std::string_view("\x89PNG\r\n\x1a\n", 8) || d.substr(12, 4) != "IHDR") return false;
+  auto be32 = [&](size_t at) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(d[at + i]);
+    return v;
+  };
+  w = be32(16);
+  h = be32(20);
+  return w > 0 && h > 0;
+}
+
 const fs::path* dir_of_type(const AppOptions& o, const std::string& type) {
   if (type == "output") return &o.paths.output_dir;
   if (type == "input") return &o.paths.input_dir;
@@ -105,14 +118,18 @@ Response App::upload(const Request& req) {
   if (image->filename.find('/') != std::string::npos) return bad(400, "'/' in filename");
   auto pc = resolve_under(*base, sub, image->filename);
   if (pc.status) return bad(pc.status, pc.reason);
+  // Only the header is read (never the pixels), so a decompression bomb costs nothing to refuse.
   int w = 0, h = 0, c = 0;
-  if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(image->data.data()), static_cast<int>(image->data.size()),
-                             &w, &h, &c))
+  uint64_t pw = 0, ph = 0;
+  if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(image->data.data()), static_cast<int>(image->data.size()),
+                            &w, &h, &c)) {
+    pw = uint64_t(w), ph = uint64_t(h);
+  } else if (!png_header_size(image->data, pw, ph)) {  // stb refuses a PNG over 2^30 bytes as undecodable
     return bad(400, "not a decodable image: " + image->filename);
-  if (w > opt_.max_image_side || h > opt_.max_image_side ||
-      static_cast<uint64_t>(w) * static_cast<uint64_t>(h) > opt_.max_image_pixels)
+  }
+  if (pw > uint64_t(opt_.max_image_side) || ph > uint64_t(opt_.max_image_side) || pw * ph > opt_.max_image_pixels)
     return bad(413,
-               "image " + std::to_string(w) + "x" + std::to_string(h) + " exceeds the decoded size limit");
+               "image " + std::to_string(pw) + "x" + std::to_string(ph) + " exceeds the decoded size limit");
   std::error_code ec;
   fs::create_directories(pc.path.parent_path(), ec);
   // Re-check after creating the folders: a symlinked subfolder must not lead outside.

@@ -2,9 +2,6 @@
 // (tests/graph/test_nodes.cpp) on the engine's ExecQueue, and over a real socket for the HTTP framing.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,96 +15,15 @@
 #include "server/app.h"
 #include "server/listener.h"
 #include "tests/graph/test_nodes.h"
+#include "tests/server/net_util.h"
+#include "tests/server/server_fixture.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace vkf;
 using namespace vkf::server;
+using namespace vkf::test::srv;
 
-namespace {
-
-struct Recorder : MessageSink {
-  std::mutex mu;
-  std::vector<std::pair<std::string, std::string>> text;  // sid, message
-  std::vector<std::string> binary;
-  void send(const std::string& sid, std::string data, bool bin) override {
-    std::lock_guard lk(mu);
-    if (bin) binary.push_back(std::move(data));
-    else text.emplace_back(sid, std::move(data));
-  }
-  std::vector<std::string> types() {
-    std::lock_guard lk(mu);
-    std::vector<std::string> t;
-    for (auto& [s, m] : text) t.push_back(json::parse(m)["type"]);
-    return t;
-  }
-};
-
-struct Dirs {
-  fs::path root;
-  Dirs() {
-    root = fs::temp_directory_path() / ("vkflow-server-test-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(root / "output");
-    fs::create_directories(root / "input");
-  }
-  ~Dirs() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  AppOptions options() const {
-    AppOptions o;
-    o.data_dir = root / "data";
-    o.paths.output_dir = root / "output";
-    o.paths.input_dir = root / "input";
-    o.paths.temp_dir = root / "temp";
-    o.paths.models_dir = root / "models";
-    o.registry = &test::test_registry();
-    return o;
-  }
-};
-
-Request req(std::string method, std::string target, std::string body = "") {
-  Request r;
-  r.method = std::move(method);
-  r.target = std::move(target);
-  r.body = std::move(body);
-  return r;
-}
-
-json body(const Response& r) { return json::parse(r.body); }
-
-const char* kWaitGraph = R"({"1": {"class_type": "TestConst", "inputs": {"value": 3}},
-  "2": {"class_type": "TestWait", "inputs": {"value": ["1", 0]}},
-  "3": {"class_type": "TestSink", "inputs": {"value": ["2", 0]}}})";
-const char* kQuickGraph = R"({"1": {"class_type": "TestConst", "inputs": {"value": 4}},
-  "2": {"class_type": "TestSteps", "inputs": {"value": ["1", 0], "steps": 3}},
-  "3": {"class_type": "TestSink", "inputs": {"value": ["2", 0]}}})";
-
-std::string prompt_body(const char* graph, const std::string& client = "c1") {
-  return json{{"prompt", json::parse(graph)}, {"client_id", client}}.dump();
-}
-
-// Polls `f` every 10 ms for at most `ms`.
-template <class F>
-bool eventually(F f, int ms = 10000) {
-  for (int i = 0; i < ms / 10; ++i) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return f();
-}
-
-struct Server {
-  Dirs dirs;
-  Recorder sink;
-  App app{dirs.options(), sink};
-  graph::ExecQueue queue{graph::RunEnv{}, {}, test::test_registry()};
-  Server() { app.attach(&queue); }
-  Response operator()(Request r) { return app.handle(r); }
-};
-
-}  // namespace
 
 TEST_CASE("serve: /prompt queues a valid graph and refuses a bad one in ComfyUI's shape", "[server][cpu]") {
   Server s;
@@ -320,28 +236,6 @@ TEST_CASE("serve: a prompt running at three deaths goes to history as failed, no
   REQUIRE((*e)["status"]["messages"][0][1]["exception_message"].get<std::string>().find("stopped 3 times") != std::string::npos);
 }
 
-namespace {
-// A raw TCP exchange with the listener (test client; the server's HTTP is Beast's).
-std::string exchange(uint16_t port, const std::string& bytes) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    (void)!::write(fd, bytes.data(), bytes.size());
-    ::shutdown(fd, SHUT_WR);
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, size_t(n));
-  }
-  ::close(fd);
-  return out;
-}
-}  // namespace
 
 TEST_CASE("serve: the listener answers on 127.0.0.1 and refuses malformed HTTP with 4xx", "[server][cpu]") {
   Server s;
@@ -353,18 +247,18 @@ TEST_CASE("serve: the listener answers on 127.0.0.1 and refuses malformed HTTP w
   Listener l(net, [&](const Request& r) { return s.app.handle(r); }, hub);
   l.start(2);
   REQUIRE(l.port() != 0);
-  auto ok = exchange(l.port(), "GET /system_stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto ok = test::exchange(l.port(), "GET /system_stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   REQUIRE(ok.rfind("HTTP/1.1 200", 0) == 0);
   REQUIRE(ok.find("ram_total") != std::string::npos);
   for (std::string bad : {std::string("GARBAGE\r\n\r\n"), std::string("GET / HTTP/9.9\r\n\r\n"),
                           std::string("POST /prompt HTTP/1.1\r\nContent-Length: zz\r\n\r\n"),
                           std::string("POST /prompt HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n") + std::string(70000, 'x')}) {
     INFO(bad.substr(0, 40));
-    auto r = exchange(l.port(), bad);
+    auto r = test::exchange(l.port(), bad);
     REQUIRE(r.rfind("HTTP/1.1 4", 0) == 0);
   }
   // Cross-origin pages are refused without --enable-cors-header; a token is enforced when set.
-  REQUIRE(exchange(l.port(), "GET /queue HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n")
+  REQUIRE(test::exchange(l.port(), "GET /queue HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n")
               .rfind("HTTP/1.1 403", 0) == 0);
   l.stop();
 }

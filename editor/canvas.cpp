@@ -161,13 +161,15 @@ void App::canvas(ImVec2 pos, ImVec2 size) {
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, {0, 0});
   ImGui::Begin("##canvas", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoScrollWithMouse |
-                   ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoSavedSettings);
+                   ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoSavedSettings |
+                   ImGuiWindowFlags_NoBackground);
   ImGui::PopStyleVar();
   origin_ = pos, canvas_size_ = size;
   relayout();
   ImDrawList* dl = ImGui::GetWindowDrawList();
   ImVec2 hi{pos.x + size.x, pos.y + size.y};
-  dl->AddRectFilled(pos, hi, IM_COL32(0x1E, 0x1E, 0x20, 255));
+  // No background quad: the render pass clears to the canvas colour (VkWindow), and on lavapipe every
+  // full-window layer costs milliseconds of texture-sampled blending.
   float step = 32 * zoom_;
   if (step >= 8) {
     float ox = std::fmod(pan_.x * zoom_, step), oy = std::fmod(pan_.y * zoom_, step);

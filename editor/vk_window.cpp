@@ -8,6 +8,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -107,6 +108,7 @@ VkWindow::VkWindow(int width, int height, const std::string& title, int device) 
   VkPresentModeKHR pref = want && std::string(want) == "immediate" ? VK_PRESENT_MODE_IMMEDIATE_KHR : VK_PRESENT_MODE_MAILBOX_KHR;
   for (auto m : modes)
     if (m == pref) present_mode_ = m;
+  split_timing_ = std::getenv("VKFLOW_EDITOR_SPLIT_TIMING") != nullptr;
   if (std::getenv("VKFLOW_EDITOR_VERBOSE"))
     std::fprintf(stderr, "vkflow-editor: present mode %d (%zu offered)\n", int(present_mode_), modes.size());
 
@@ -281,6 +283,16 @@ VkWindow::~VkWindow() {
   glfwTerminate();
 }
 
+const char* VkWindow::present_mode_name() const {
+  switch (present_mode_) {
+    case VK_PRESENT_MODE_IMMEDIATE_KHR: return "immediate";
+    case VK_PRESENT_MODE_MAILBOX_KHR: return "mailbox";
+    case VK_PRESENT_MODE_FIFO_KHR: return "fifo";
+    case VK_PRESENT_MODE_FIFO_RELAXED_KHR: return "fifo_relaxed";
+    default: return "other";
+  }
+}
+
 bool VkWindow::should_close() const { return glfwWindowShouldClose(win_); }
 
 void VkWindow::render(ImDrawData* dd, const std::filesystem::path& screenshot) {
@@ -294,10 +306,16 @@ void VkWindow::render(ImDrawData* dd, const std::filesystem::path& screenshot) {
     ImGui_ImplVulkan_SetMinImageCount(std::max<uint32_t>(2, uint32_t(images_.size())));
     rebuild_ = false;
   }
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  auto t0 = Clock::now();
   Frame& f = frames_[frame_];
   vkWaitForFences(d, 1, &f.fence, VK_TRUE, UINT64_MAX);
+  auto t1 = Clock::now();
   uint32_t image = 0;
   VkResult r = vkAcquireNextImageKHR(d, swapchain_, UINT64_MAX, f.acquired, VK_NULL_HANDLE, &image);
+  auto t2 = Clock::now();
+  timing_ = {ms(t0, t1), ms(t1, t2), 0, 0, 0};
   if (r == VK_ERROR_OUT_OF_DATE_KHR) {
     rebuild_ = true;
     return;
@@ -309,7 +327,7 @@ void VkWindow::render(ImDrawData* dd, const std::filesystem::path& screenshot) {
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   vkBeginCommandBuffer(f.cmd, &bi);
   VkClearValue clear{};
-  clear.color = {{0.11f, 0.11f, 0.12f, 1.0f}};
+  clear.color = {{0x1E / 255.0f, 0x1E / 255.0f, 0x20 / 255.0f, 1.0f}};  // the canvas colour
   VkRenderPassBeginInfo rb{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
   rb.renderPass = render_pass_;
   rb.framebuffer = framebuffers_[image];
@@ -364,6 +382,8 @@ void VkWindow::render(ImDrawData* dd, const std::filesystem::path& screenshot) {
             VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
   }
   vkEndCommandBuffer(f.cmd);
+  auto t3 = Clock::now();
+  timing_.record = ms(t2, t3);
 
   VkPipelineStageFlags wait = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
@@ -384,8 +404,14 @@ void VkWindow::render(ImDrawData* dd, const std::filesystem::path& screenshot) {
   {
     std::lock_guard lock(ctx_->queue_mutex());  // the engine's worker submits to the same queue
     vkcheck(vkQueueSubmit(ctx_->queue(), 1, &si, f.fence), "vkQueueSubmit");
+    if (split_timing_) {  // profiling: rendering and presenting timed apart (serialises them)
+      vkWaitForFences(d, 1, &f.fence, VK_TRUE, UINT64_MAX);
+      auto t4 = Clock::now();
+      timing_.render = ms(t3, t4), t3 = t4;
+    }
     r = vkQueuePresentKHR(ctx_->queue(), &pi);
   }
+  timing_.present = ms(t3, Clock::now());
   if (r == VK_ERROR_OUT_OF_DATE_KHR || r == VK_SUBOPTIMAL_KHR) rebuild_ = true;
   else vkcheck(r, "vkQueuePresentKHR");
   frame_ = (frame_ + 1) % uint32_t(frames_.size());

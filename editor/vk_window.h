@@ -34,6 +34,15 @@ class VkWindow {
   // (throws when the surface cannot be read back).
   void render(ImDrawData* dd, const std::filesystem::path& screenshot = {});
   int width() const { return int(extent_.width); }
+  // Where the last render() spent its time (ms): waiting for the frame slot's fence (the device still
+  // rendering an earlier frame), acquiring the image, recording, and submit + present; with
+  // VKFLOW_EDITOR_SPLIT_TIMING set, the device's rendering is waited for and timed apart from presenting.
+  struct Timing {
+    double fence = 0, acquire = 0, record = 0, present = 0, render = 0;
+  };
+  const Timing& last_timing() const { return timing_; }
+  const char* present_mode_name() const;
+  uint32_t image_count() const { return uint32_t(images_.size()); }
   int height() const { return int(extent_.height); }
 
  private:
@@ -63,7 +72,8 @@ class VkWindow {
   std::vector<Frame> frames_;
   uint32_t frame_ = 0;
   bool imgui_ready_ = false;
-  bool rebuild_ = false;
+  bool rebuild_ = false, split_timing_ = false;
+  Timing timing_;
 };
 
 }  // namespace vkf::editor

@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/graph/node_context.h"
@@ -52,9 +53,27 @@ struct Vae {
 
 inline vk::Context& gpu(graph::NodeContext& ctx) { return ctx.service<vk::Context>(graph::kGpuService); }
 
+// Shape and dtype of the tensors a value holds, for the editor's link inspection ("" for other types).
+inline std::string tensor_summary(const char* name, const Tensor& t) {
+  return std::string(name) + " " + shape_str(t.shape()) + " " + dtype_name(t.dtype());
+}
+template <class T>
+std::string value_summary(const T& v) {
+  if constexpr (std::is_same_v<T, Image>) return tensor_summary("pixels", v.pixels);
+  else if constexpr (std::is_same_v<T, Mask>) return tensor_summary("mask", v.mask);
+  else if constexpr (std::is_same_v<T, Latent>)
+    return tensor_summary("samples", v.samples) + (v.noise_mask ? ", " + tensor_summary("noise_mask", *v.noise_mask) : "");
+  else if constexpr (std::is_same_v<T, Conditioning>)
+    return v.entries.empty() ? std::string("no entries")
+                             : tensor_summary("context", v.entries.front().context) +
+                                   (v.entries.size() > 1 ? " (+" + std::to_string(v.entries.size() - 1) + " more)" : "");
+  else return "";
+}
+
 template <class T>
 graph::Value make_value(const char* type, T v, size_t bytes = 0) {
-  return graph::Value::object(type, std::make_shared<T>(std::move(v)), bytes);
+  std::string summary = value_summary(v);
+  return graph::Value::object(type, std::make_shared<T>(std::move(v)), bytes).with_summary(std::move(summary));
 }
 
 }  // namespace vkf::nodes

@@ -16,6 +16,12 @@ const CacheEntry* OutputCache::find(const std::string& signature) {
   return &it->second.entry;
 }
 
+const CacheEntry* OutputCache::peek(const std::string& signature) const {
+  if (!opts_.enabled) return nullptr;
+  auto it = entries_.find(signature);
+  return it == entries_.end() ? nullptr : &it->second.entry;
+}
+
 void OutputCache::put(const std::string& signature, CacheEntry entry) {
   if (!opts_.enabled || opts_.max_entries == 0) return;
   entry.bytes = entry.ui.dump().size();

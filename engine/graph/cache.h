@@ -32,6 +32,7 @@ class OutputCache {
   void set_options(CacheOptions opts);  // shrinking evicts at once; disabling clears
 
   const CacheEntry* find(const std::string& signature);  // marks it most recently used; nullptr when absent
+  const CacheEntry* peek(const std::string& signature) const;  // as find, leaving the LRU order alone
   void put(const std::string& signature, CacheEntry entry);  // an entry alone over max_bytes is not kept
   void clear();
 

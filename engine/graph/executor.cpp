@@ -1,6 +1,7 @@
 #include "engine/graph/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <set>
 
@@ -92,6 +93,61 @@ Inputs Executor::resolve_inputs(const Node& n, const NodeDef& def, const std::ma
   return in;
 }
 
+std::string Executor::signatures(const Graph& g, const std::vector<std::string>& outputs, const RunEnv& env,
+                                 std::map<std::string, std::string>& sigs, std::string& err) {
+  const nlohmann::json prompt = g.prompt(), extra = g.extra_pnginfo();
+  auto scope = ancestors_of(g, outputs, reg_);
+  for (auto& id : topo_order(g, scope, reg_)) {
+    const Node& n = *g.find(id);
+    try {
+      sigs[id] = signature(g, n, sigs, env, prompt, extra);
+    } catch (const std::exception& e) {
+      err = std::string("while checking for changes: ") + e.what();
+      return id;
+    }
+  }
+  return "";
+}
+
+std::set<std::string> Executor::to_run(const Graph& g, const std::vector<std::string>& outputs,
+                                       const std::map<std::string, std::string>& sigs, bool peek,
+                                       std::map<std::string, const CacheEntry*>& hits) {
+  std::set<std::string> run, seen;
+  std::vector<std::string> stack(outputs.rbegin(), outputs.rend());
+  while (!stack.empty()) {
+    std::string id = stack.back();
+    stack.pop_back();
+    if (!seen.insert(id).second) continue;
+    const Node& n = *g.find(id);
+    const NodeDef& def = reg_.get(n.class_type);
+    if (def.is_cacheable())
+      if (const CacheEntry* hit = peek ? cache_.peek(sigs.at(id)) : cache_.find(sigs.at(id))) {
+        hits[id] = hit;
+        continue;
+      }
+    run.insert(id);
+    for (auto& [_, l] : node_links(g, n, reg_)) stack.push_back(l.node);
+  }
+  return run;
+}
+
+RunPlan Executor::plan(const Graph& g, const RunEnv& env) {
+  RunPlan p;
+  p.validation = validate(g, reg_, env.paths);
+  if (!p.validation.ok()) return p;
+  std::map<std::string, std::string> sigs;
+  if (std::string bad = signatures(g, p.validation.outputs, env, sigs, p.error); !bad.empty()) {
+    p.error = "node " + bad + ": " + p.error;
+    return p;
+  }
+  std::map<std::string, const CacheEntry*> hits;
+  std::set<std::string> run = to_run(g, p.validation.outputs, sigs, true, hits);
+  p.to_run = topo_order(g, run, reg_);
+  for (auto& [id, _] : hits) p.cached.push_back(id);
+  std::sort(p.cached.begin(), p.cached.end(), id_less);
+  return p;
+}
+
 RunResult Executor::run(const Graph& g, const RunEnv& env) {
   RunResult res;
   res.validation = validate(g, reg_, env.paths);
@@ -115,38 +171,25 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
   emit(Event{EventType::ExecutionStart});
 
   const auto& outputs = res.validation.outputs;
-  auto scope = ancestors_of(g, outputs, reg_);
   std::map<std::string, std::string> sigs;
-  for (auto& id : topo_order(g, scope, reg_)) {
-    const Node& n = *g.find(id);
-    try {
-      sigs[id] = signature(g, n, sigs, env, prompt, extra);
-    } catch (const std::exception& e) {
-      return fail(RunStatus::Error, id, n.class_type, std::string("while checking for changes: ") + e.what());
-    }
-  }
+  std::string sig_err;
+  if (std::string bad = signatures(g, outputs, env, sigs, sig_err); !bad.empty())
+    return fail(RunStatus::Error, bad, g.find(bad)->class_type, sig_err);
 
   // What runs: walk up from the outputs, stopping at nodes whose outputs are cached. Cached outputs are
   // copied into `store` now, so evictions during this run cannot take them away.
   std::map<std::string, Outputs> store;
   std::map<std::string, nlohmann::json> cached_ui;
-  std::set<std::string> to_run, seen;
-  std::vector<std::string> stack(outputs.rbegin(), outputs.rend());
-  while (!stack.empty()) {
-    std::string id = stack.back();
-    stack.pop_back();
-    if (!seen.insert(id).second) continue;
-    const Node& n = *g.find(id);
-    const NodeDef& def = reg_.get(n.class_type);
-    if (def.is_cacheable())
-      if (const CacheEntry* hit = cache_.find(sigs.at(id))) {
-        store[id] = hit->outputs;
-        cached_ui[id] = hit->ui;
-        res.cached.push_back(id);
-        continue;
-      }
-    to_run.insert(id);
-    for (auto& [_, l] : node_links(g, n, reg_)) stack.push_back(l.node);
+  std::map<std::string, const CacheEntry*> hits;
+  std::set<std::string> to_run = this->to_run(g, outputs, sigs, false, hits);
+  for (auto& [id, hit] : hits) {
+    store[id] = hit->outputs;
+    cached_ui[id] = hit->ui;
+    res.cached.push_back(id);
+    NodeStats st;
+    st.cached = true;
+    for (auto& v : hit->outputs) st.bytes += v.bytes(), st.output_types.push_back(v.type()), st.output_summaries.push_back(v.summary());
+    res.stats[id] = std::move(st);
   }
   std::sort(res.cached.begin(), res.cached.end(), id_less);
   Event cached_ev{EventType::ExecutionCached};
@@ -176,6 +219,7 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
     emit(ev);
     NodeContext ctx(n.id, n.class_type, env, prompt, extra, i + 1, order.size());
     Outputs outs;
+    auto t0 = std::chrono::steady_clock::now();
     try {
       Inputs in = resolve_inputs(n, def, store);
       outs = def.execute_fn()(ctx, in);
@@ -186,6 +230,10 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
       return fail(RunStatus::Error, n.id, n.class_type, e.what());
     }
     res.executed.push_back(n.id);
+    NodeStats st;
+    st.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    for (auto& v : outs) st.bytes += v.bytes(), st.output_types.push_back(v.type()), st.output_summaries.push_back(v.summary());
+    res.stats[n.id] = std::move(st);
     if (def.is_cacheable()) cache_.put(sigs.at(n.id), CacheEntry{outs, ctx.ui(), 0});
     store[n.id] = std::move(outs);
     if (!ctx.ui().empty()) {

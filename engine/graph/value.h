@@ -76,6 +76,13 @@ class Value {
   }
 
   size_t bytes() const;                    // reported size for objects, a small estimate for literals
+  // What a viewer shows about the value on a link: set by the node family that made it (tensors: shape
+  // and dtype, e.g. "samples [1,4,8,8] f32"); empty when none was given.
+  const std::string& summary() const { return summary_; }
+  Value& with_summary(std::string s) {
+    summary_ = std::move(s);
+    return *this;
+  }
   nlohmann::json to_json() const;          // literals as JSON; objects as {"type": T}
   std::string describe() const;            // short text for messages: `INT 42`, `LATENT object`
 
@@ -92,6 +99,7 @@ class Value {
   std::type_index tid_ = std::type_index(typeid(void));
   std::shared_ptr<const void> obj_;
   size_t bytes_ = 0;
+  std::string summary_;
 };
 
 using Outputs = std::vector<Value>;

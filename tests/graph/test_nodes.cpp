@@ -81,7 +81,8 @@ Registry build() {
           })));
   add(NodeDef("TestNoise").input_int("seed", 0, 0, 0xffffffffffffffffull).input("base", kInt).output("NOISE")
           .execute(counted([](NodeContext&, const Inputs& in) -> Outputs {
-            return {Value::object("NOISE", std::make_shared<Noise>(Noise{in.get_uint64("seed"), in.get_int("base")}), 1000)};
+            return {Value::object("NOISE", std::make_shared<Noise>(Noise{in.get_uint64("seed"), in.get_int("base")}), 1000)
+                        .with_summary("noise seed " + std::to_string(in.get_uint64("seed")))};
           })));
   add(NodeDef("TestNoiseValue").input("noise", "NOISE").output(kInt)
           .execute(counted([](NodeContext&, const Inputs& in) -> Outputs {

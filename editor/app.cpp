@@ -12,6 +12,7 @@ namespace vkf::editor {
 App::App(graph::RunEnv env) : paths_(env.paths) {
   runner_ = std::make_unique<Runner>(std::move(env));
   new_graph();
+  load_recent();
 }
 
 void App::set_toast(std::string msg) {
@@ -44,8 +45,7 @@ void App::open(const std::filesystem::path& file) {
   if (file.extension() == ".png" || file.extension() == ".PNG") file_.replace_extension(".json");
   sel_.clear();
   laid_out_rev_ = UINT64_MAX;
-  recent_.erase(std::remove(recent_.begin(), recent_.end(), file.string()), recent_.end());
-  recent_.insert(recent_.begin(), file.string());
+  remember(file);
   fit_view();
 }
 
@@ -64,6 +64,7 @@ void App::save(const std::filesystem::path& file, const std::string& format) {
   ed_->mark_saved();
   file_ = file;
   format_ = f;
+  remember(file);
   set_toast("Saved " + file.string() + " (" + (f == "workflow" ? "UI workflow" : "API") + ")");
 }
 
@@ -251,6 +252,7 @@ void App::side_panel(ImVec2 pos, ImVec2 size) {
   }
   if (auto it = runner_->nodes().find(""); it != runner_->nodes().end() && !it->second.error.empty())
     ImGui::TextColored({1, 0.4f, 0.4f, 1}, "%s", it->second.error.c_str());
+  stats_panel();
   ImGui::End();
 }
 
@@ -326,6 +328,7 @@ void App::ask_quit() {
 
 void App::frame() {
   runner_->poll();
+  update_plan();
   if (edit_open_ && !ImGui::IsAnyItemActive()) ed_->commit(), edit_open_ = false;  // the widget went away
   menu_bar();
   ImGuiIO& io = ImGui::GetIO();

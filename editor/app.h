@@ -93,6 +93,12 @@ class App {
   ImVec2 canvas_origin() const { return origin_; }
   ImVec2 canvas_size() const { return canvas_size_; }
   std::string file() const { return file_.string(); }
+  // The link into `to`.`input` on screen: its midpoint (where a hover inspects it); nullopt when unlinked.
+  std::optional<ImVec2> link_midpoint(const std::string& to, const std::string& input);
+  // What the canvas shows beyond the graph, for the script's `state FILE`: each node's screen rectangle,
+  // its mark before queueing ("run" / "cached"), the last run's figures, the hovered link's text, recents.
+  nlohmann::json state_json();
+  const std::vector<std::string>& recent() const { return recent_; }
 
  private:
   void menu_bar();
@@ -121,6 +127,14 @@ class App {
   const NodeBox* node_at(ImVec2 s) const;
   int group_title_at(ImVec2 s) const;
   graph::Graph run_graph() const;  // the graph as queued: the prompt plus the current workflow
+  // Before queueing: which nodes would run and which come from the cache (recomputed after each edit
+  // and each finished run, while idle).
+  void update_plan();
+  void draw_overlay(ImDrawList* dl, const NodeBox& b);  // plan mark and the last run's time / memory
+  void link_hover(ImDrawList* dl);  // the link under the mouse: highlighted, its value's type and shape
+  void stats_panel();               // side panel: the last run's nodes by time
+  void load_recent();
+  void remember(const std::filesystem::path& file);  // front of the recent list, persisted
 
   std::unique_ptr<graph::GraphEditor> ed_;
   std::unique_ptr<Runner> runner_;
@@ -160,7 +174,17 @@ class App {
     std::string format;
   } dialog_;
   std::vector<std::string> recent_;
+  std::map<std::string, bool> plan_;  // node -> would run (true) / from the cache (false)
+  uint64_t plan_rev_ = UINT64_MAX;
+  int plan_runs_ = -1;
+  std::string plan_error_, link_tip_;
 };
+
+// Where the recent-files list is kept: $XDG_CONFIG_HOME/vkflow/recent.json, else ~/.config/vkflow/;
+// empty when neither variable is set.
+std::filesystem::path recent_file();
+std::string format_bytes(size_t n);  // "512 B", "1.5 KiB", "64.0 MiB"
+
 
 // ComfyUI's socket colours by type (a stable hash colour for types it has none for).
 ImU32 type_color(const std::string& type);

@@ -178,6 +178,7 @@ void App::canvas(ImVec2 pos, ImVec2 size) {
   }
   draw_groups(dl);
   draw_links(dl);
+  link_hover(dl);
   if (drag_ == DragKind::Link) {
     ImVec2 m = ImGui::GetIO().MousePos;
     std::optional<ImVec2> fixed = link_.from_output ? socket_screen(link_.node, true, std::to_string(link_.output))
@@ -193,6 +194,7 @@ void App::canvas(ImVec2 pos, ImVec2 size) {
     ImVec2 a = to_screen(b.pos), z = to_screen({b.pos.x + b.size.x, b.pos.y + b.size.y});
     if (z.x < pos.x || z.y < pos.y || a.x > hi.x || a.y > hi.y) continue;  // culled
     draw_node(dl, b);
+    draw_overlay(dl, b);
     if (widgets && b.def)
       if (const graph::Node* n = ed_->graph().find(b.id)) node_widgets(b, *n);
   }

@@ -24,6 +24,7 @@ std::shared_ptr<const Image> load_rgb(const std::filesystem::path& file) {
 
 Runner::Runner(graph::RunEnv env) : paths_(env.paths) {
   env.previews = true;
+  env_ = env;
   q_ = std::make_unique<graph::ExecQueue>(std::move(env));
   q_->on_event([this](const graph::QueueItem&, const graph::Event& e) {
     std::lock_guard lock(mu_);
@@ -53,6 +54,18 @@ void Runner::queue(const graph::Graph& g) {
 
 void Runner::cancel() { q_->interrupt(); }
 
+std::optional<graph::RunPlan> Runner::plan(const graph::Graph& g) {
+  if (busy()) return std::nullopt;
+  graph::RunPlan p;
+  q_->with_executor([&](graph::Executor& ex) { p = ex.plan(g, env_); });
+  return p;
+}
+
+const graph::NodeStats* Runner::stats(const std::string& id) const {
+  auto it = stats_.find(id);
+  return it == stats_.end() ? nullptr : &it->second;
+}
+
 bool Runner::busy() const { return queued_ > 0; }
 
 const NodeRunState* Runner::node(const std::string& id) const {
@@ -71,6 +84,7 @@ void Runner::poll() {
       --queued_, ++finished_;
       const graph::RunResult& r = m.result;
       last_ok_ = r.ok();
+      stats_ = r.stats;
       for (auto& [id, s] : nodes_) s.running = false;
       switch (r.status) {
         case graph::RunStatus::Success:

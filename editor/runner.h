@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,11 +32,17 @@ class Runner {
   // Queues a copy of the graph; clears the previous run's marks but keeps previews and images.
   void queue(const graph::Graph& g);
   void cancel();
+  // What a run of `g` would do now (which nodes execute, which come from the cache), asked of the queue's
+  // executor. Only while idle (it would wait for a running prompt): nullopt when busy.
+  std::optional<graph::RunPlan> plan(const graph::Graph& g);
   void poll();  // UI thread: applies what the worker reported
   bool busy() const;  // queued or running (as of the last poll)
 
   const std::map<std::string, NodeRunState>& nodes() const { return nodes_; }
   const NodeRunState* node(const std::string& id) const;
+  // The last finished run's per-node figures (time, output bytes, output types and summaries).
+  const std::map<std::string, graph::NodeStats>& stats() const { return stats_; }
+  const graph::NodeStats* stats(const std::string& id) const;
   const std::string& status() const { return status_; }  // one line about the last run
   int finished_runs() const { return finished_; }
   bool last_ok() const { return last_ok_; }
@@ -52,6 +59,8 @@ class Runner {
     graph::RunResult result;
   };
   graph::Paths paths_;
+  graph::RunEnv env_;  // what plan() checks with (the queue keeps its own copy for runs)
+  std::map<std::string, graph::NodeStats> stats_;
   std::unique_ptr<graph::ExecQueue> q_;
   std::mutex mu_;
   std::vector<Msg> inbox_;

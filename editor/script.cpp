@@ -230,12 +230,22 @@ bool Script::run(App& app, const std::vector<std::string>& w) {
     if (ed.graph().nodes().size() != size_t(std::stoul(w[1])))
       throw std::runtime_error("expected " + w[1] + " nodes, have " + std::to_string(ed.graph().nodes().size()));
   } else if (c == "save") need(1, "save FILE [api|workflow]"), app.save(w[1], w.size() > 2 ? w[2] : "");
-  else if (c == "frames") need(1, "frames N"), wait_frames_ = std::stoi(w[1]);
+  else if (c == "frames") {
+    need(1, "frames N");
+    wait_frames_ = std::stoi(w[1]);
+    return false;  // the next command runs after them
+  }
   else if (c == "view") need(3, "view PANX PANY ZOOM"), app.set_view({f(w[1]), f(w[2])}, f(w[3]));
   else if (c == "fit") app.fit_view();
   else if (c == "echo") {
     for (size_t i = 1; i < w.size(); ++i) std::cout << w[i] << (i + 1 < w.size() ? " " : "\n");
   } else if (c == "quit") finished_ = true;
+  else if (c == "state") {
+    need(1, "state FILE");
+    std::ofstream out(w[1]);
+    out << app.state_json().dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + w[1]);
+  }
   // --- real input events ---
   else if (c == "click" || c == "rclick" || c == "dblclick") {
     need(2, "click X Y");
@@ -268,6 +278,17 @@ bool Script::run(App& app, const std::vector<std::string>& w) {
     if (!b) throw std::runtime_error("no node " + w[1]);
     ImVec2 a = app.to_screen({b->pos.x + b->size.x * 0.6f, b->pos.y + 8});
     drag(a, {a.x + f(w[2]), a.y + f(w[3])});
+    return false;
+  } else if (c == "mouse" || c == "hover-link") {  // move the mouse there (no buttons) for a few frames
+    Input i = last_;
+    if (c == "mouse") need(2, "mouse X Y"), i.pos = {f(w[1]), f(w[2])};
+    else {
+      need(2, "hover-link TO INPUT");
+      auto p = app.link_midpoint(node(app, w[1]), w[2]);
+      if (!p) throw std::runtime_error("no link into " + w[1] + " " + w[2]);
+      i.pos = *p;
+    }
+    for (int k = 0; k < 3; ++k) inputs_.push_back(i);
     return false;
   } else if (c == "scroll") {
     need(3, "scroll X Y AMOUNT");

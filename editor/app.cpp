@@ -333,7 +333,8 @@ void App::frame() {
   menu_bar();
   ImGuiIO& io = ImGui::GetIO();
   float top = ImGui::GetFrameHeight();
-  float panel = std::clamp(io.DisplaySize.x * 0.22f, 220.0f, 380.0f);
+  float ui = io.FontGlobalScale;  // HiDPI: the panel's text is larger, so is the panel
+  float panel = std::min(io.DisplaySize.x * 0.45f, std::clamp(io.DisplaySize.x * 0.22f, 220.0f * ui, 380.0f * ui));
   canvas({0, top}, {io.DisplaySize.x - panel, io.DisplaySize.y - top});
   side_panel({io.DisplaySize.x - panel, top}, {panel, io.DisplaySize.y - top});
   palette_window();

@@ -34,7 +34,8 @@ const char* kUsage =
     "  --screenshot PNG    write the rendered window after the script (or the first frames) and quit\n"
     "  --bench N           build a graph of N nodes, pan and zoom it for --seconds S (default 10) or\n"
     "                      --frames F frames, print the frame-time statistics and quit\n"
-    "  --stats             print frame-time statistics at exit\n";
+    "  --stats             print frame-time statistics at exit\n"
+    "  --scale S           UI scale (0.5-4; default: the monitor's content scale, for HiDPI)\n";
 
 }  // namespace
 
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   std::string file, script_file, shot, clip_vocab;
   int device = -1, width = 1280, height = 720, bench_nodes = 0, bench_frames = 0;
   double bench_seconds = 10;
+  float ui_scale = 0;  // 0: the monitor's content scale (HiDPI)
   bool stats = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -67,6 +69,10 @@ int main(int argc, char** argv) {
       else if (a == "--frames") bench_frames = std::stoi(val());
       else if (a == "--seconds") bench_seconds = std::stod(val());
       else if (a == "--stats") stats = true;
+      else if (a == "--scale") {
+        ui_scale = std::stof(val());
+        if (!(ui_scale >= 0.5f && ui_scale <= 4.0f)) throw std::invalid_argument("scale");
+      }
       else if (a == "--size") {
         std::string v = val();
         if (std::sscanf(v.c_str(), "%dx%d", &width, &height) != 2 || width < 320 || height < 240)
@@ -107,10 +113,10 @@ int main(int argc, char** argv) {
     env.services->set(graph::kGpuService, std::static_pointer_cast<void>(win.context()));
     ImGuiIO& io = ImGui::GetIO();
     io.IniFilename = nullptr;  // no imgui.ini: the layout is computed, tests stay hermetic
-    float scale = 1;
-    glfwGetWindowContentScale(win.glfw(), &scale, nullptr);
-    if (scale > 1.01f) ImGui::GetStyle().ScaleAllSizes(scale), io.FontGlobalScale = scale;  // HiDPI
+    float scale = ui_scale;
+    if (scale == 0) glfwGetWindowContentScale(win.glfw(), &scale, nullptr);
     ImGui::StyleColorsDark();
+    if (std::abs(scale - 1) > 0.01f) ImGui::GetStyle().ScaleAllSizes(scale), io.FontGlobalScale = scale;  // HiDPI
     editor::App app(env);
     if (!file.empty()) {
       try {

@@ -168,7 +168,10 @@ nlohmann::json App::state_json() {
       j["stats"] = {{"ms", st->ms}, {"bytes", st->bytes}, {"cached", st->cached}, {"outputs", st->output_summaries}};
     nodes[b.id] = j;
   }
-  return {{"nodes", nodes}, {"zoom", zoom_}, {"link_tooltip", link_tip_}, {"plan_error", plan_error_}, {"recent", recent_}};
+  ImVec2 m = ImGui::GetIO().MousePos;
+  return {{"nodes", nodes},         {"zoom", zoom_},           {"link_tooltip", link_tip_},
+          {"plan_error", plan_error_}, {"recent", recent_},     {"mouse", {m.x, m.y}},
+          {"help_open", show_help_},   {"frame_height", ImGui::GetFrameHeight()}, {"font_scale", ImGui::GetIO().FontGlobalScale}};
 }
 
 std::filesystem::path recent_file() {

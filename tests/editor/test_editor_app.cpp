@@ -15,46 +15,14 @@
 #include "tests/support/cli_runner.h"
 #include "tests/support/temp_dir.h"
 
+#include "tests/editor/editor_harness.h"
+
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kSrc = VKFLOW_SOURCE_DIR;
-
-// Why the editor cannot be run here ("" when it can).
-std::string skip_reason() {
-#ifndef VKFLOW_EDITOR_BINARY
-  return "vkflow-editor is not built (needs libimgui-dev and libglfw3-dev)";
-#else
-  if (!fs::exists("/usr/bin/xvfb-run")) return "xvfb-run is not installed (apt-get install xvfb xauth)";
-  return "";
-#endif
-}
-
-// Runs the editor under a fresh Xvfb at 1280x720 (retrying when the X server fails to start, which -a
-// can race into when tests run in parallel).
-vkf::test::CliResult editor(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"/usr/bin/xvfb-run", "-a", "-s", "-screen 0 1280x720x24"};
-#ifdef VKFLOW_EDITOR_BINARY
-  argv.push_back(VKFLOW_EDITOR_BINARY);
-#endif
-  argv.insert(argv.end(), args.begin(), args.end());
-  vkf::test::CliResult r;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    r = vkf::test::run_captured(argv);
-    if (r.err.find("Xvfb failed to start") == std::string::npos) break;
-  }
-  INFO("stdout: " << r.out << "\nstderr: " << r.err);
-  return r;
-}
-
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
-
-json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
-}
+using namespace vkf::test::editor_harness;
 
 // Mean over channels of the per-channel standard deviation (0..1) and the number of distinct colours.
 std::pair<double, size_t> image_spread(const fs::path& p) {
@@ -75,17 +43,6 @@ std::pair<double, size_t> image_spread(const fs::path& p) {
   }
   return {sd, colours.size()};
 }
-
-std::vector<std::string> common(const vkf::test::TempDir& t) {
-  return {"--models-dir", (kSrc / "models").string(), "--output-dir", (t.path() / "out").string(),
-          "--temp-dir", (t.path() / "temp").string(), "--input-dir", (kSrc / "graphs" / "input").string()};
-}
-
-#define SKIP_IF_NO_EDITOR()                                   \
-  if (std::string why = skip_reason(); !why.empty()) {        \
-    WARN("SKIPPED: " << why);                                 \
-    return;                                                   \
-  }
 
 }  // namespace
 

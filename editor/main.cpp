@@ -34,7 +34,8 @@ const char* kUsage =
     "  --screenshot PNG    write the rendered window after the script (or the first frames) and quit\n"
     "  --bench N           build a graph of N nodes, pan and zoom it for --seconds S (default 10) or\n"
     "                      --frames F frames, print the frame-time statistics and quit\n"
-    "  --stats             print frame-time statistics at exit\n"
+    "  --stats             print frame-time statistics at exit (and how many frames were drawn)\n"
+    "  --quit-after S      quit after S seconds (demos, tests)\n"
     "  --scale S           UI scale (0.5-4; default: the monitor's content scale, for HiDPI)\n";
 
 }  // namespace
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
   graph::RunEnv env;
   std::string file, script_file, shot, clip_vocab;
   int device = -1, width = 1280, height = 720, bench_nodes = 0, bench_frames = 0;
-  double bench_seconds = 10;
+  double bench_seconds = 10, quit_after = 0;
   float ui_scale = 0;  // 0: the monitor's content scale (HiDPI)
   bool stats = false;
   for (int i = 1; i < argc; ++i) {
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
       else if (a == "--frames") bench_frames = std::stoi(val());
       else if (a == "--seconds") bench_seconds = std::stod(val());
       else if (a == "--stats") stats = true;
+      else if (a == "--quit-after") quit_after = std::stod(val());
       else if (a == "--scale") {
         ui_scale = std::stof(val());
         if (!(ui_scale >= 0.5f && ui_scale <= 4.0f)) throw std::invalid_argument("scale");
@@ -133,8 +135,24 @@ int main(int argc, char** argv) {
     int frame = 0;
     bool fitted = false;
     auto t_prev = std::chrono::steady_clock::now();
+    // Interactive: frames that nothing can have changed are skipped (no UI build, render or present), so
+    // an idle editor costs ~0. A frame is drawn after any input or window event (and a few after it, for
+    // ImGui's hover and focus to settle), continuously while a run is in progress, and at 2 Hz otherwise
+    // (toasts expiring, the text cursor blinking).
+    const bool interactive = !script && !bench && shot.empty();
+    int quiet = 0;  // frames drawn since the last event
+    auto started = std::chrono::steady_clock::now();
     while (!app.quit_requested()) {
-      glfwPollEvents();
+      if (quit_after > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >= quit_after)
+        break;
+      if (interactive && quiet >= 3 && !app.runner().busy()) {
+        glfwWaitEventsTimeout(0.5);  // an event, or the 2 Hz tick: either way one frame is drawn
+        if (win.take_events()) quiet = 0;
+      } else {
+        glfwPollEvents();
+        if (win.take_events()) quiet = 0;
+      }
+      ++quiet;
       if (win.should_close()) {
         glfwSetWindowShouldClose(win.glfw(), GLFW_FALSE);
         if (script || bench) break;
@@ -180,7 +198,11 @@ int main(int argc, char** argv) {
       }
     }
     if (bench) bench->report(), std::printf("present mode %s, %u swapchain images\n", win.present_mode_name(), win.image_count());
-    else if (stats) editor::print_frame_stats(frame_ms, 0);
+    else if (stats) {
+      editor::print_frame_stats(frame_ms, 0);
+      std::printf("frames drawn: %zu in %.1f s\n", frame_ms.size(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     if (auto msgs = win.context()->validation_message_count(); msgs > 0) {
       std::cerr << "vkflow-editor: " << msgs << " Vulkan validation message(s)\n";
       code = 1;

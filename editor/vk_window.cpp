@@ -155,6 +155,20 @@ VkWindow::VkWindow(int width, int height, const std::string& title, int device) 
 
   create_swapchain();
 
+  // Event counting, chained under ImGui's callbacks (its GLFW backend calls the ones installed before it).
+  glfwSetWindowUserPointer(win_, this);
+  auto bump = [](GLFWwindow* w) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; };
+  glfwSetCursorPosCallback(win_, [](GLFWwindow* w, double, double) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; });
+  glfwSetMouseButtonCallback(win_, [](GLFWwindow* w, int, int, int) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; });
+  glfwSetScrollCallback(win_, [](GLFWwindow* w, double, double) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; });
+  glfwSetKeyCallback(win_, [](GLFWwindow* w, int, int, int, int) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; });
+  glfwSetCharCallback(win_, [](GLFWwindow* w, unsigned) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; });
+  glfwSetWindowFocusCallback(win_, [](GLFWwindow* w, int) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; });
+  glfwSetCursorEnterCallback(win_, [](GLFWwindow* w, int) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; });
+  glfwSetFramebufferSizeCallback(win_, [](GLFWwindow* w, int, int) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; });
+  glfwSetWindowRefreshCallback(win_, bump);
+  glfwSetDropCallback(win_, [](GLFWwindow* w, int, const char**) { ++static_cast<VkWindow*>(glfwGetWindowUserPointer(w))->events_; });
+
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGui_ImplGlfw_InitForVulkan(win_, true);
@@ -262,6 +276,12 @@ void VkWindow::destroy_swapchain() {
   framebuffers_.clear(), views_.clear(), images_.clear();
   if (swapchain_) vkDestroySwapchainKHR(d, swapchain_, nullptr);
   swapchain_ = VK_NULL_HANDLE;
+}
+
+uint64_t VkWindow::take_events() {
+  uint64_t n = events_;
+  events_ = 0;
+  return n;
 }
 
 VkWindow::~VkWindow() {

@@ -30,6 +30,9 @@ class VkWindow {
   std::shared_ptr<vk::Context> context() const { return ctx_; }
   GLFWwindow* glfw() const { return win_; }
   bool should_close() const;
+  // Input and window events since the last call (GLFW callbacks installed before ImGui's, which chains
+  // to them): the main loop skips building, rendering and presenting frames when nothing happened.
+  uint64_t take_events();
   // Renders and presents ImGui's draw data; when `screenshot` is non-empty also writes that frame as PNG
   // (throws when the surface cannot be read back).
   void render(ImDrawData* dd, const std::filesystem::path& screenshot = {});
@@ -73,6 +76,9 @@ class VkWindow {
   uint32_t frame_ = 0;
   bool imgui_ready_ = false;
   bool rebuild_ = false, split_timing_ = false;
+ public:
+  uint64_t events_ = 0;  // bumped by the GLFW callbacks (main thread)
+ private:
   Timing timing_;
 };
 

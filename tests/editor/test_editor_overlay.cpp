@@ -1,11 +1,12 @@
 // The editor's run overlay, driven by --script under xvfb-run: before queueing each node is marked as
 // "will run" or "from the cache" (Executor::plan), after a run each node shows its time and output memory
 // (RunResult::stats), hovering a link names the value's type, shape and dtype; plus recent files kept in
-// $XDG_CONFIG_HOME, the F1 shortcut window and --scale. Checked on the `state FILE` dumps and on the
-// screenshot's pixels where the marks are drawn.
+// $XDG_CONFIG_HOME, the F1 shortcut window, --scale and idle frames skipped. Checked on the `state FILE`
+// dumps and on the screenshot's pixels where the marks are drawn.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <regex>
 
 #include "engine/io/png.h"
 #include "tests/editor/editor_harness.h"
@@ -179,4 +180,22 @@ TEST_CASE("editor: F1 opens the shortcut window; --scale enlarges the UI", "[edi
   CHECK(scaled["font_scale"] == 2.0);
   CHECK(scaled["frame_height"].get<double>() == Approx(2 * plain["frame_height"].get<double>()).epsilon(0.05));
   CHECK(editor({"--scale", "9"}).code == 2);  // out of range: refused
+}
+
+TEST_CASE("editor: an idle window draws only the 2 Hz tick, not a frame per vblank", "[editor_app]") {
+  SKIP_IF_NO_EDITOR();
+  vkf::test::TempDir t("editor_idle");
+  auto args = common(t);
+  args.insert(args.begin(), (kSrc / "graphs" / "txt2img.json").string());
+  args.insert(args.end(), {"--stats", "--quit-after", "3"});
+  auto r = editor(args);
+  REQUIRE(r.code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.out, m, std::regex(R"(frames drawn: (\d+) in ([0-9.]+) s)")));
+  int frames = std::stoi(m[1]);
+  double seconds = std::stod(m[2]);
+  INFO(frames << " frames in " << seconds << " s");
+  CHECK(seconds >= 3.0);
+  CHECK(frames >= 3);                          // the first frames (layout, fit) and the tick
+  CHECK(frames <= int(seconds * 2) + 6);       // no input: at most the first few plus 2 per second
 }

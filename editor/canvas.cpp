@@ -112,7 +112,8 @@ void App::draw_node(ImDrawList* dl, const NodeBox& b) {
   ImVec2 a = to_screen(b.pos), z = to_screen({b.pos.x + b.size.x, b.pos.y + b.size.y});
   const NodeRunState* st = runner_->node(b.id);
   bool selected = sel_.count(b.id) > 0;
-  float r = 6 * zoom_;
+  bool far = zoom_ < 0.4f;  // level of detail: square corners (no anti-aliased fringe), no idle border
+  float r = far ? 0 : 6 * zoom_;
   // Title bar and body side by side rather than stacked: on lavapipe every covered pixel costs, so no
   // pixel is filled twice.
   float title_y = std::min(z.y, a.y + kTitleH * zoom_);
@@ -125,10 +126,10 @@ void App::draw_node(ImDrawList* dl, const NodeBox& b) {
   if (st && !st->error.empty()) border = IM_COL32(0xF0, 0x40, 0x40, 255), thick = 3;
   if (st && st->running) border = IM_COL32(0x40, 0xE0, 0x60, 255), thick = 3;
   if (selected) border = IM_COL32(0xFF, 0xFF, 0xFF, 255), thick = std::max(thick, 2.0f);
-  dl->AddRect(a, z, border, r, 0, thick);
+  if (!far || thick > 1 || (st && st->cached)) dl->AddRect(a, z, border, r, 0, thick);
   bool detail = zoom_ >= 0.4f;
   float fs = ImGui::GetFontSize() * zoom_;
-  if (zoom_ >= 0.2f)
+  if (zoom_ >= 0.3f)
     dl->AddText(nullptr, fs, {a.x + 8 * zoom_, a.y + (kTitleH * zoom_ - fs) / 2}, IM_COL32(235, 235, 235, 255),
                 b.title.c_str());
   if (st && st->running && st->max > 0) {  // sampler progress under the title

@@ -43,7 +43,7 @@ const char* kUsage =
 int main(int argc, char** argv) {
   graph::RunEnv env;
   std::string file, script_file, shot, clip_vocab;
-  int device = -1, width = 1280, height = 720, bench_nodes = 0, bench_frames = 0;
+  int device = -1, width = 1280, height = 720, bench_nodes = -1, bench_frames = 0;
   double bench_seconds = 10, quit_after = 0;
   float ui_scale = 0;  // 0: the monitor's content scale (HiDPI)
   bool stats = false;
@@ -66,7 +66,10 @@ int main(int argc, char** argv) {
       else if (a == "--device") device = std::stoi(val());
       else if (a == "--script") script_file = val();
       else if (a == "--screenshot") shot = val();
-      else if (a == "--bench") bench_nodes = std::stoi(val());
+      else if (a == "--bench") {
+        bench_nodes = std::stoi(val());
+        if (bench_nodes < 0) throw std::invalid_argument("bench");
+      }
       else if (a == "--frames") bench_frames = std::stoi(val());
       else if (a == "--seconds") bench_seconds = std::stod(val());
       else if (a == "--stats") stats = true;
@@ -129,7 +132,7 @@ int main(int argc, char** argv) {
       }
     }
     std::unique_ptr<editor::Bench> bench;
-    if (bench_nodes > 0) bench = std::make_unique<editor::Bench>(app, bench_nodes, bench_frames, bench_seconds);
+    if (bench_nodes >= 0) bench = std::make_unique<editor::Bench>(app, bench_nodes, bench_frames, bench_seconds);
     std::vector<double> frame_ms, ui_ms;  // whole frames; building the UI (CPU, before rendering)
     std::filesystem::path pending_shot;
     int frame = 0;

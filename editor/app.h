@@ -177,7 +177,7 @@ class App {
   std::map<std::string, bool> plan_;  // node -> would run (true) / from the cache (false)
   uint64_t plan_rev_ = UINT64_MAX;
   int plan_runs_ = -1;
-  std::string plan_error_, link_tip_;
+  std::string plan_error_, link_tip_, link_thumb_;
 };
 
 // Where the recent-files list is kept: $XDG_CONFIG_HOME/vkflow/recent.json, else ~/.config/vkflow/;

@@ -83,7 +83,7 @@ std::optional<ImVec2> App::link_midpoint(const std::string& to, const std::strin
 }
 
 void App::link_hover(ImDrawList* dl) {
-  link_tip_.clear();
+  link_tip_.clear(), link_thumb_.clear();
   ImVec2 m = ImGui::GetIO().MousePos;
   if (drag_ != DragKind::None || m.x < origin_.x || m.y < origin_.y || m.x > origin_.x + canvas_size_.x ||
       m.y > origin_.y + canvas_size_.y || node_at(m) || ImGui::IsAnyItemHovered())
@@ -134,7 +134,24 @@ void App::link_hover(ImDrawList* dl) {
     link_tip_ += " (queue the graph to inspect the value)";
   }
   link_tip_ += "\nnode " + src + " output " + std::to_string(out) + " -> node " + to + " " + input;
-  ImGui::SetTooltip("%s", link_tip_.c_str());
+  // A thumbnail where the value's picture is already on the host: a sampler's LATENT (its last latent
+  // preview) or an IMAGE going into a node that showed it (SaveImage / PreviewImage).
+  std::shared_ptr<const Image> thumb;
+  const char* what = "";
+  if (!st) {
+  } else if (const NodeRunState* s = runner_->node(src); s && s->preview && type == "LATENT") thumb = s->preview, what = "latent preview";
+  else if (const NodeRunState* d = runner_->node(to); d && d->image && type == "IMAGE") thumb = d->image, what = "as shown by the target node";
+  link_thumb_ = thumb ? std::to_string(thumb->width) + "x" + std::to_string(thumb->height) + " " + what : "";
+  ImGui::BeginTooltip();
+  ImGui::TextUnformatted(link_tip_.c_str());
+  if (thumb) {
+    float w = 128, h = w * float(thumb->height) / float(std::max(1, thumb->width));
+    ImVec2 p = ImGui::GetCursorScreenPos();
+    draw_image(ImGui::GetWindowDrawList(), *thumb, p, {p.x + w, p.y + h});
+    ImGui::Dummy({w, h});
+    ImGui::TextDisabled("%s", what);
+  }
+  ImGui::EndTooltip();
 }
 
 void App::stats_panel() {
@@ -169,7 +186,7 @@ nlohmann::json App::state_json() {
     nodes[b.id] = j;
   }
   ImVec2 m = ImGui::GetIO().MousePos;
-  return {{"nodes", nodes},         {"zoom", zoom_},           {"link_tooltip", link_tip_},
+  return {{"nodes", nodes},         {"zoom", zoom_},           {"link_tooltip", link_tip_}, {"link_thumbnail", link_thumb_},
           {"plan_error", plan_error_}, {"recent", recent_},     {"mouse", {m.x, m.y}},
           {"help_open", show_help_},   {"frame_height", ImGui::GetFrameHeight()}, {"font_scale", ImGui::GetIO().FontGlobalScale}};
 }

@@ -58,6 +58,9 @@ TEST_CASE("editor overlay: run/cached marks before queueing, per-node stats, lin
         "frames 2\n"
         "state " + (p / "edited.json").string() + "\n"
         "screenshot " + (p / "shot.png").string() + "\n"
+        "hover-link 9 images\n"
+        "frames 2\n"
+        "state " + (p / "image_link.json").string() + "\n"
         "quit\n");
   auto args = common(t);
   args.insert(args.end(), {"--script", (p / "s.txt").string()});
@@ -94,6 +97,10 @@ TEST_CASE("editor overlay: run/cached marks before queueing, per-node stats, lin
   std::string tip = edited["link_tooltip"];
   CHECK(tip.rfind("LATENT: samples [1,4,8,8] f32", 0) == 0);
   CHECK(tip.find("node 3 output 0 -> node 8 samples") != std::string::npos);
+  CHECK(edited["link_thumbnail"] == "8x8 latent preview");  // the sampler's last preview (8x8 latent)
+  json image_link = read_json(p / "image_link.json");
+  CHECK(image_link["link_tooltip"].get<std::string>().rfind("IMAGE: pixels [1,64,64,3] f32\nnode 8 output 0 -> node 9 images", 0) == 0);
+  CHECK(image_link["link_thumbnail"] == "64x64 as shown by the target node");
 
   // The screenshot shows the marks: orange dots on nodes that will run, teal on cached ones, and the
   // hovered link drawn white under the mouse.

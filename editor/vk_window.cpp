@@ -103,9 +103,10 @@ VkWindow::VkWindow(int width, int height, const std::string& title, int device) 
   vkGetPhysicalDeviceSurfacePresentModesKHR(ctx_->physical(), surface_, &np, nullptr);
   std::vector<VkPresentModeKHR> modes(np);
   vkGetPhysicalDeviceSurfacePresentModesKHR(ctx_->physical(), surface_, &np, modes.data());
-  // Mailbox: no tearing, no waiting for vblank; VKFLOW_EDITOR_PRESENT=immediate for benchmarks.
+  // Mailbox: no tearing, no waiting for vblank; VKFLOW_EDITOR_PRESENT=immediate|fifo for comparisons.
   const char* want = std::getenv("VKFLOW_EDITOR_PRESENT");
-  VkPresentModeKHR pref = want && std::string(want) == "immediate" ? VK_PRESENT_MODE_IMMEDIATE_KHR : VK_PRESENT_MODE_MAILBOX_KHR;
+  std::string w = want ? want : "";
+  VkPresentModeKHR pref = w == "immediate" ? VK_PRESENT_MODE_IMMEDIATE_KHR : w == "fifo" ? VK_PRESENT_MODE_FIFO_KHR : VK_PRESENT_MODE_MAILBOX_KHR;
   for (auto m : modes)
     if (m == pref) present_mode_ = m;
   split_timing_ = std::getenv("VKFLOW_EDITOR_SPLIT_TIMING") != nullptr;

@@ -10,6 +10,7 @@
 namespace vkf::editor {
 
 App::App(graph::RunEnv env) : paths_(env.paths) {
+  if (ImGui::GetCurrentContext()) zoom_ = ImGui::GetIO().FontGlobalScale;  // HiDPI: the canvas at the UI scale
   runner_ = std::make_unique<Runner>(std::move(env));
   new_graph();
   load_recent();
@@ -131,14 +132,14 @@ void App::group_selection() {
 void App::fit_view() {
   relayout();
   if (boxes_.empty() || canvas_size_.x <= 0) {
-    pan_ = {40, 40}, zoom_ = 1;
+    pan_ = {40, 40}, zoom_ = ImGui::GetIO().FontGlobalScale;
     return;
   }
   float x0 = 1e30f, y0 = 1e30f, x1 = -1e30f, y1 = -1e30f;
   for (auto& b : boxes_)
     x0 = std::min(x0, b.pos.x), y0 = std::min(y0, b.pos.y), x1 = std::max(x1, b.pos.x + b.size.x),
     y1 = std::max(y1, b.pos.y + b.size.y);
-  zoom_ = std::clamp(std::min(canvas_size_.x / (x1 - x0 + 80), canvas_size_.y / (y1 - y0 + 80)), 0.1f, 1.0f);
+  zoom_ = std::clamp(std::min(canvas_size_.x / (x1 - x0 + 80), canvas_size_.y / (y1 - y0 + 80)), 0.1f, ImGui::GetIO().FontGlobalScale);
   pan_ = {-x0 + 40 / zoom_, -y0 + 40 / zoom_};
 }
 
@@ -208,7 +209,7 @@ void App::menu_bar() {
   }
   if (ImGui::BeginMenu("View")) {
     if (ImGui::MenuItem("Fit graph", "F")) fit_view();
-    if (ImGui::MenuItem("Reset zoom")) zoom_at({origin_.x + canvas_size_.x / 2, origin_.y + canvas_size_.y / 2}, 1.0f / zoom_);
+    if (ImGui::MenuItem("Reset zoom")) zoom_at({origin_.x + canvas_size_.x / 2, origin_.y + canvas_size_.y / 2}, ImGui::GetIO().FontGlobalScale / zoom_);
     if (ImGui::MenuItem("Shortcuts", "F1")) show_help_ = true;
     ImGui::EndMenu();
   }

@@ -58,7 +58,7 @@ int App::group_title_at(ImVec2 s) const {
 
 void App::zoom_at(ImVec2 screen, float factor) {
   ImVec2 before = to_canvas(screen);
-  zoom_ = std::clamp(zoom_ * factor, 0.1f, 4.0f);
+  zoom_ = std::clamp(zoom_ * factor, 0.1f, 4.0f * ImGui::GetIO().FontGlobalScale);
   ImVec2 after = to_canvas(screen);  // keep the point under the cursor fixed
   pan_.x += after.x - before.x, pan_.y += after.y - before.y;
 }
@@ -128,7 +128,9 @@ void App::draw_node(ImDrawList* dl, const NodeBox& b) {
   if (selected) border = IM_COL32(0xFF, 0xFF, 0xFF, 255), thick = std::max(thick, 2.0f);
   if (!far || thick > 1 || (st && st->cached)) dl->AddRect(a, z, border, r, 0, thick);
   bool detail = zoom_ >= 0.4f;
-  float fs = ImGui::GetFontSize() * zoom_;
+  // Canvas text scales with the zoom only (the window's font scale is the zoom already, and HiDPI comes
+  // in through the zoom: it starts at the UI scale).
+  float fs = ImGui::GetFont()->FontSize * zoom_;
   if (zoom_ >= 0.3f)
     dl->AddText(nullptr, fs, {a.x + 8 * zoom_, a.y + (kTitleH * zoom_ - fs) / 2}, IM_COL32(235, 235, 235, 255),
                 b.title.c_str());
@@ -148,8 +150,8 @@ void App::draw_node(ImDrawList* dl, const NodeBox& b) {
       else dl->AddCircle(p, rr, col, 0, 1.5f);
       if (s.widget && !s.linked) continue;  // the widget shows its own label
       std::string label = s.name;
-      ImVec2 ts = ImGui::CalcTextSize(label.c_str());
-      float tx = side ? p.x - 10 * zoom_ - ts.x * zoom_ : p.x + 10 * zoom_;
+      ImVec2 ts = ImGui::GetFont()->CalcTextSizeA(fs, 1e9f, 0, label.c_str());
+      float tx = side ? p.x - 10 * zoom_ - ts.x : p.x + 10 * zoom_;
       dl->AddText(nullptr, fs, {tx, p.y - fs / 2}, IM_COL32(200, 200, 200, 255), label.c_str());
     }
   }
@@ -203,7 +205,7 @@ void App::canvas(ImVec2 pos, ImVec2 size) {
     }
   }
   bool widgets = zoom_ >= 0.5f;
-  ImGui::SetWindowFontScale(zoom_);
+  ImGui::SetWindowFontScale(zoom_ / ImGui::GetIO().FontGlobalScale);  // widgets: font size = base * zoom
   for (auto& b : boxes_) {
     ImVec2 a = to_screen(b.pos), z = to_screen({b.pos.x + b.size.x, b.pos.y + b.size.y});
     if (z.x < pos.x || z.y < pos.y || a.x > hi.x || a.y > hi.y) continue;  // culled

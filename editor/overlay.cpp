@@ -67,7 +67,7 @@ void App::draw_overlay(ImDrawList* dl, const NodeBox& b) {
   char buf[64];
   if (st->cached) std::snprintf(buf, sizeof buf, "cached | %s", format_bytes(st->bytes).c_str());
   else std::snprintf(buf, sizeof buf, "%.1f ms | %s", st->ms, format_bytes(st->bytes).c_str());
-  dl->AddText(nullptr, ImGui::GetFontSize() * std::min(1.0f, zoom_), {a.x + 4 * zoom_, z.y + 3 * zoom_},
+  dl->AddText(nullptr, ImGui::GetFont()->FontSize * std::min(ImGui::GetIO().FontGlobalScale, zoom_), {a.x + 4 * zoom_, z.y + 3 * zoom_},
               IM_COL32(0xB0, 0xB8, 0xC8, 255), buf);
 }
 
@@ -138,9 +138,10 @@ void App::link_hover(ImDrawList* dl) {
   // preview) or an IMAGE going into a node that showed it (SaveImage / PreviewImage).
   std::shared_ptr<const Image> thumb;
   const char* what = "";
-  if (!st) {
-  } else if (const NodeRunState* s = runner_->node(src); s && s->preview && type == "LATENT") thumb = s->preview, what = "latent preview";
-  else if (const NodeRunState* d = runner_->node(to); d && d->image && type == "IMAGE") thumb = d->image, what = "as shown by the target node";
+  const NodeRunState* s = st ? runner_->node(src) : nullptr;
+  const NodeRunState* d = st ? runner_->node(to) : nullptr;
+  if (s && s->preview && type == "LATENT") thumb = s->preview, what = "latent preview";
+  else if (d && d->image && type == "IMAGE") thumb = d->image, what = "as shown by the target node";
   link_thumb_ = thumb ? std::to_string(thumb->width) + "x" + std::to_string(thumb->height) + " " + what : "";
   ImGui::BeginTooltip();
   ImGui::TextUnformatted(link_tip_.c_str());

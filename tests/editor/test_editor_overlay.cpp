@@ -185,6 +185,8 @@ TEST_CASE("editor: F1 opens the shortcut window; --scale enlarges the UI", "[edi
   REQUIRE(editor(args).code == 0);
   json scaled = read_json(p / "scaled.json"), plain = read_json(p / "closed.json");
   CHECK(scaled["font_scale"] == 2.0);
+  CHECK(scaled["zoom"] == 2.0);  // the canvas starts at the UI scale too (nodes, sockets and their text)
+  CHECK(plain["zoom"] == 1.0);
   CHECK(scaled["frame_height"].get<double>() == Approx(2 * plain["frame_height"].get<double>()).epsilon(0.05));
   CHECK(editor({"--scale", "9"}).code == 2);  // out of range: refused
 }

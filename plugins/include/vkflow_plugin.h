@@ -242,8 +242,9 @@ typedef struct vkflow_tensor_ops_t {
   vkflow_result_t (*div)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a, vkflow_tensor_t b);
   vkflow_result_t (*sqrt)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a);
   vkflow_result_t (*clamp)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a, double lo, double hi);
-  /* Host scalars: submits the recorded work, waits, reads the operands back and reduces in double on the
-   * host (use sparingly: a few per step, not per op). */
+  /* Host scalars: the reduction runs on the GPU (fp32 accumulation: per-thread strided sums, a tree per
+   * workgroup, then one workgroup over the partials), recorded after the earlier ops; then the host submits,
+   * waits and reads back only the scalar. A submit + wait per call: use a few per step, not per op. */
   vkflow_result_t (*dot)(vkflow_run_t* run, vkflow_tensor_t a, vkflow_tensor_t b, double* out);
   vkflow_result_t (*norm)(vkflow_run_t* run, vkflow_tensor_t a, double* out); /* L2 norm */
   /* Copies count == numel floats out of / into t (F32 or F16, converted). For debugging and tests. */

@@ -27,9 +27,11 @@
  *   - The result tensor written to *result by sample() passes to the host (do not release it).
  *   - The host owns every table and the vkflow_host_t it hands out; they stay valid until deinit returns.
  *
- * Threads
+ * Threads (each function below names its thread; "main thread" = the thread that loads plugins)
  *   - init and deinit run on the thread that loads/unloads plugins ("main thread"), never concurrently with
- *     a sample call of the same plugin.
+ *     a sample call of the same plugin. The host serializes loading (one init at a time, process-wide); it
+ *     may load a plugin while other threads run other plugins' samplers or list samplers and nodes (the
+ *     host's registries are locked), and a plugin's samplers become visible only after its init returned.
  *   - sample() runs on the sampling thread; every function taking a vkflow_run_t* must be called on that
  *     thread, during that call. Different sample calls never run concurrently in one process today, but a
  *     plugin keeps its per-call state in locals, not globals, so that later hosts may run them in parallel.

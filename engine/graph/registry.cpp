@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 
 #include "engine/graph/errors.h"
@@ -15,12 +16,14 @@ Registry& Registry::instance() {
 
 void Registry::add(NodeDef def) {
   if (!def.execute_fn()) throw std::logic_error("node class " + def.class_type() + " has no execute() function");
+  std::unique_lock lock(mu_);
   if (defs_.count(def.class_type())) throw std::logic_error("node class " + def.class_type() + " registered twice");
   std::string name = def.class_type();
   defs_.emplace(std::move(name), std::make_unique<const NodeDef>(std::move(def)));
 }
 
 const NodeDef* Registry::find(const std::string& class_type) const {
+  std::shared_lock lock(mu_);
   auto it = defs_.find(class_type);
   return it == defs_.end() ? nullptr : it->second.get();
 }
@@ -30,13 +33,20 @@ const NodeDef& Registry::get(const std::string& class_type) const {
   throw GraphError("unknown node class '" + class_type + "'");
 }
 
+size_t Registry::size() const {
+  std::shared_lock lock(mu_);
+  return defs_.size();
+}
+
 std::vector<std::string> Registry::names() const {
+  std::shared_lock lock(mu_);
   std::vector<std::string> n;
   for (auto& [k, _] : defs_) n.push_back(k);
   return n;
 }
 
 nlohmann::json Registry::object_info(const Paths& paths) const {
+  std::shared_lock lock(mu_);
   nlohmann::json j = nlohmann::json::object();
   for (auto& [k, d] : defs_) j[k] = d->object_info(paths);
   return j;

@@ -1,7 +1,11 @@
-// The process-wide node registry, filled by static NodeRegistrar objects in nodes/*.cpp (and tests).
+// The process-wide node registry, filled by static NodeRegistrar objects in nodes/*.cpp (and tests), and at
+// run time when a plugin registers a sampler with parameters (nodes/plugin_samplers.cpp). Thread-safe: add()
+// takes a writer lock, lookups a reader lock; entries are never removed and live at stable addresses, so
+// a NodeDef* from find() stays valid while other threads add.
 #pragma once
 #include <map>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -14,17 +18,22 @@ namespace vkf::graph {
 class Registry {
  public:
   static Registry& instance();  // the one the static registrars fill
+  Registry() = default;
+  Registry(Registry&& o) noexcept : defs_(std::move(o.defs_)) {}  // a registry being built, not yet shared
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
 
   void add(NodeDef def);  // throws std::logic_error on a duplicate class or a def without execute()
   const NodeDef* find(const std::string& class_type) const;  // nullptr when unknown
   const NodeDef& get(const std::string& class_type) const;   // throws GraphError when unknown
   std::vector<std::string> names() const;                    // sorted
-  size_t size() const { return defs_.size(); }
+  size_t size() const;
 
   // ComfyUI's /object_info: {"<class>": {...}, ...}; file-list inputs list the files under `paths`.
   nlohmann::json object_info(const Paths& paths = {}) const;
 
  private:
+  mutable std::shared_mutex mu_;
   std::map<std::string, std::unique_ptr<const NodeDef>> defs_;  // stable addresses for find()
 };
 

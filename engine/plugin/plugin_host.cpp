@@ -138,8 +138,8 @@ void init_library(const std::shared_ptr<Library>& lib, PluginInfo& info) {
                              " (another major version: rebuild the plugin against this vkflow's vkflow_plugin.h)");
   if (lib->abi.minor > VKFLOW_ABI_MINOR)
     throw std::runtime_error("built for ABI " + info.abi + ", newer than this vkflow's " + mine + " (update vkflow)");
-  constexpr size_t kEntryV10 = sizeof(vkflow_plugin_entry_t);
-  if (e->struct_size < offsetof(vkflow_plugin_entry_t, deinit))
+  constexpr size_t kEntryV10 = offsetof(vkflow_plugin_entry_t, deinit);  // deinit is read only when covered
+  if (e->struct_size < kEntryV10)
     throw std::runtime_error("entry struct_size " + std::to_string(e->struct_size) + " is smaller than ABI 1.0's " +
                              std::to_string(kEntryV10));
   if (!e->plugin_id || !*e->plugin_id) throw std::runtime_error("entry has no plugin_id");

@@ -3,12 +3,14 @@
 // at, so a destination that aliases an input is always safe. lincomb chains the built-ins' fused op in
 // the same grouping as detail::Run::lin (first 4 terms, then the accumulator + 3), so a plugin that
 // forms the same combination as a built-in gets bit-equal results.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "engine/ops/binary.h"
 #include "engine/ops/lincomb.h"
+#include "engine/ops/reduce.h"
 #include "engine/ops/unary.h"
 #include "engine/plugin/plugin_internal.h"
 
@@ -171,8 +173,13 @@ vkflow_result_t t_clamp(vkflow_run_t* r, vkflow_tensor_t dst, vkflow_tensor_t a,
     return VKFLOW_OK;
   });
 }
-// Reductions: submit, read both operands back and sum in double on the host (exact enough for step-size
-// control; one submit per call, as documented).
+// Reductions run on the GPU (ops::dot, recorded after the plugin's earlier ops); one submit per call and
+// only the 4-byte scalar comes back.
+double gpu_dot(vkflow_run_t* r, const Tensor& a, const Tensor& b) {
+  const Tensor s = ops::dot(rec_of(r), a, b);
+  rec_of(r).submit();
+  return double(to_host(rec_of(r).context(), s)[0]);
+}
 std::vector<float> host_copy(vkflow_run_t* r, const Tensor& t) {
   rec_of(r).submit();
   return to_host(rec_of(r).context(), t);
@@ -182,19 +189,16 @@ vkflow_result_t t_dot(vkflow_run_t* r, vkflow_tensor_t a, vkflow_tensor_t b, dou
     if (!out) throw BadArgument("out is NULL");
     const Tensor &ta = get_tensor(r, a, "a"), &tb = get_tensor(r, b, "b");
     same_shape(ta, tb, "dot");
-    const auto va = host_copy(r, ta), vb = host_copy(r, tb);
-    double s = 0;
-    for (size_t i = 0; i < va.size(); ++i) s += double(va[i]) * double(vb[i]);
-    *out = s;
+    if (ta.dtype() != tb.dtype()) throw BadArgument("dot: dtypes differ");
+    *out = gpu_dot(r, ta, tb);
     return VKFLOW_OK;
   });
 }
 vkflow_result_t t_norm(vkflow_run_t* r, vkflow_tensor_t a, double* out) {
   return guarded(r, "norm", [&] {
     if (!out) throw BadArgument("out is NULL");
-    double s = 0;
-    for (float v : host_copy(r, get_tensor(r, a, "a"))) s += double(v) * double(v);
-    *out = std::sqrt(s);
+    const Tensor& ta = get_tensor(r, a, "a");
+    *out = std::sqrt(std::max(0.0, gpu_dot(r, ta, ta)));
     return VKFLOW_OK;
   });
 }

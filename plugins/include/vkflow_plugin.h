@@ -27,9 +27,11 @@
  *   - The result tensor written to *result by sample() passes to the host (do not release it).
  *   - The host owns every table and the vkflow_host_t it hands out; they stay valid until deinit returns.
  *
- * Threads
+ * Threads (each function below names its thread; "main thread" = the thread that loads plugins)
  *   - init and deinit run on the thread that loads/unloads plugins ("main thread"), never concurrently with
- *     a sample call of the same plugin.
+ *     a sample call of the same plugin. The host serializes loading (one init at a time, process-wide); it
+ *     may load a plugin while other threads run other plugins' samplers or list samplers and nodes (the
+ *     host's registries are locked), and a plugin's samplers become visible only after its init returned.
  *   - sample() runs on the sampling thread; every function taking a vkflow_run_t* must be called on that
  *     thread, during that call. Different sample calls never run concurrently in one process today, but a
  *     plugin keeps its per-call state in locals, not globals, so that later hosts may run them in parallel.
@@ -179,7 +181,7 @@ typedef struct vkflow_sampler_desc_t {
 
 typedef struct vkflow_samplers_t {
   uint32_t struct_size;
-  /* Registers a sampler; only during init. Everything is copied except user_data and sample, which must
+  /* Main thread, only during init. Registers a sampler. Everything is copied except user_data and sample, which must
    * stay valid until deinit. Fails (VKFLOW_INVALID_ARGUMENT, reason in the host log) for a malformed
    * descriptor or a name that is already registered. */
   vkflow_result_t (*register_sampler)(const vkflow_host_t* host, const vkflow_sampler_desc_t* desc);
@@ -188,22 +190,22 @@ typedef struct vkflow_samplers_t {
 /* Per call: the model, the noise source, progress. All on the sampling thread, during the call. */
 typedef struct vkflow_run_api_t {
   uint32_t struct_size;
-  /* The guided prediction D(x, sigma) -> *denoised (a new handle). `uncond` may be NULL; when not, it
+  /* Sampling thread. The guided prediction D(x, sigma) -> *denoised (a new handle). `uncond` may be NULL; when not, it
    * receives the unconditional prediction (samplers that need it declare VKFLOW_SAMPLER_NEEDS_UNCOND). */
   vkflow_result_t (*denoise)(vkflow_run_t* run, vkflow_tensor_t x, double sigma, vkflow_tensor_t* denoised,
                              vkflow_tensor_t* uncond);
-  /* The next unit-normal noise tensor of the latent's shape (the same source and call order the built-in
+  /* Sampling thread. The next unit-normal noise tensor of the latent's shape (the same source and call order the built-in
    * samplers use, so a seed reproduces), as a new handle. */
   vkflow_result_t (*noise)(vkflow_run_t* run, double sigma, double sigma_next, vkflow_tensor_t* out);
-  /* Ends step `step` (0-based) of `total` (-1: unknown): submits the step's work, reports progress (and
+  /* Sampling thread. Ends step `step` (0-based) of `total` (-1: unknown): submits the step's work, reports progress (and
    * previews x / denoised, which may be NULL) and returns VKFLOW_CANCELLED when the user cancelled. */
   vkflow_result_t (*step_done)(vkflow_run_t* run, int32_t step, int32_t total, vkflow_tensor_t x,
                                vkflow_tensor_t denoised);
-  /* Nonzero once the user cancelled. */
+  /* Sampling thread. Nonzero once the user cancelled. */
   int32_t (*is_cancelled)(vkflow_run_t* run);
-  /* The message the host reports when sample() fails (copied). */
+  /* Sampling thread. The message the host reports when sample() fails (copied). */
   void (*set_error)(vkflow_run_t* run, const char* message);
-  /* Why the last failing host call of this run failed; valid until the next call. Never NULL. */
+  /* Sampling thread. Why the last failing host call of this run failed; valid until the next call. Never NULL. */
   const char* (*last_error)(vkflow_run_t* run);
 } vkflow_run_api_t;
 
@@ -220,6 +222,7 @@ typedef struct vkflow_run_api_t {
  * scalar coefficients are given in double and rounded to float once, as the built-in samplers do. */
 typedef struct vkflow_tensor_ops_t {
   uint32_t struct_size;
+  /* Every function of this table: sampling thread, during the call whose run it takes. */
   /* A new tensor of like's shape and dtype; contents unspecified. */
   vkflow_result_t (*alloc_like)(vkflow_run_t* run, vkflow_tensor_t like, vkflow_tensor_t* out);
   /* Ends the plugin's ownership of t (NULL is ignored). */
@@ -242,8 +245,9 @@ typedef struct vkflow_tensor_ops_t {
   vkflow_result_t (*div)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a, vkflow_tensor_t b);
   vkflow_result_t (*sqrt)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a);
   vkflow_result_t (*clamp)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a, double lo, double hi);
-  /* Host scalars: submits the recorded work, waits, reads the operands back and reduces in double on the
-   * host (use sparingly: a few per step, not per op). */
+  /* Host scalars: the reduction runs on the GPU (fp32 accumulation: per-thread strided sums, a tree per
+   * workgroup, then one workgroup over the partials), recorded after the earlier ops; then the host submits,
+   * waits and reads back only the scalar. A submit + wait per call: use a few per step, not per op. */
   vkflow_result_t (*dot)(vkflow_run_t* run, vkflow_tensor_t a, vkflow_tensor_t b, double* out);
   vkflow_result_t (*norm)(vkflow_run_t* run, vkflow_tensor_t a, double* out); /* L2 norm */
   /* Copies count == numel floats out of / into t (F32 or F16, converted). For debugging and tests. */
@@ -281,7 +285,7 @@ typedef struct vkflow_kernels_t {
    * compiler log in the host log. */
   vkflow_result_t (*register_kernel)(const vkflow_host_t* host, const vkflow_kernel_desc_t* desc,
                                      vkflow_kernel_t* out);
-  /* Records a dispatch of groups_x * groups_y * groups_z workgroups on `tensors` (count == the kernel's
+  /* Sampling thread, during the call whose run it takes. Records a dispatch of groups_x * groups_y * groups_z workgroups on `tensors` (count == the kernel's
    * binding_count). Bit i of write_mask marks binding i as written (the host orders work by it). */
   vkflow_result_t (*dispatch)(vkflow_run_t* run, vkflow_kernel_t kernel, const vkflow_tensor_t* tensors,
                               uint32_t count, uint32_t write_mask, const void* push, uint32_t push_bytes,

@@ -1,11 +1,19 @@
 #include "engine/models/prepare.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
 namespace vkf::models {
 
+namespace {
+std::atomic<int> g_override{-1};  // -1: none; loaders may run on executor threads
+}
+
+void set_prepare_override(std::optional<bool> on) { g_override = on ? int(*on) : -1; }
+
 bool prepare_enabled() {
+  if (const int o = g_override.load(); o >= 0) return o == 1;
   static const bool on = [] {  // read once per process
     const char* e = std::getenv("VKFLOW_PREPARE");
     return !e || std::string(e) != "0";

@@ -20,7 +20,8 @@ void set_prepare_override(std::optional<bool> on);
 // Plans `eval` (called with a planning recorder) and prepares the pipelines it dispatches.
 vk::PrepareStats prepare(vk::Context& ctx, const std::function<void(vk::Recorder&)>& eval);
 
-// The checkpoint's networks at ComfyUI's default job: EmptyLatentImage 512x512, a CFG batch of 2 through the
+// The checkpoint's networks at ComfyUI's default job: EmptyLatentImage 512x512 (or the config sidecar's
+// "image_size", ModelConfig::image_height/width), a CFG batch of 2 through the
 // UNet, one 77-token window (the tower's max_positions) per text encoder, one latent through the VAE
 // decoder. Other sizes share almost every pipeline; those that differ (tiles chosen by width) build at
 // first use.

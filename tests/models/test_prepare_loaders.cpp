@@ -6,6 +6,8 @@
 
 #include "engine/graph/executor.h"
 #include "engine/graph/services.h"
+#include "engine/io/safetensors.h"
+#include "engine/models/sd_config.h"
 #include "engine/models/prepare.h"
 #include "engine/vk/context.h"
 #include "engine/vk/recorder.h"
@@ -86,4 +88,29 @@ TEST_CASE("prepare: under VKFLOW_PREPARE=0 the loaders build no pipeline", "[mod
   REQUIRE(r.ok());
   CHECK(ctx.pipelines().size() == 0);  // loading uploads weights only; pipelines come at first dispatch
   CHECK(ctx.take_validation_messages().empty());
+}
+
+TEST_CASE("prepare: a sidecar's image_size sets the size preparation plans; other forms are ignored",
+          "[models][prepare][cpu]") {
+  auto st = io::SafeTensors::open(e2e::kTinyDir / "ckpt.safetensors");
+  auto cfg = e2e::load_json(e2e::kTinyDir / "config.json");
+  const int f = models::detect_config(st, cfg).vae.downsample_factor();
+  auto with = [&](nlohmann::json v) {
+    auto c = cfg;
+    c["image_size"] = std::move(v);
+    const auto m = models::detect_config(st, c);
+    return std::pair{m.image_height, m.image_width};
+  };
+  CHECK(models::detect_config(st, cfg).image_height == 0);  // not given: 512x512 is planned
+  CHECK(with({8 * f, 4 * f}) == std::pair{8 * f, 4 * f});  // [h, w]
+  CHECK(with(16 * f) == std::pair{16 * f, 16 * f});
+  CHECK(with({8 * f + 1, 8 * f}) == std::pair{0, 0});  // not a multiple of the VAE factor
+  CHECK(with("512") == std::pair{0, 0});
+  CHECK(with({-8 * f, 8 * f}) == std::pair{0, 0});
+  CHECK(with({8 * f, 8 * f, 3}) == std::pair{0, 0});
+  // The shipped fashion model says what it was made for (64x64).
+  const fs::path fashion = fs::path(VKFLOW_SOURCE_DIR) / "models/checkpoints/vkflow-fashion.safetensors";
+  const auto fm = models::detect_config(io::SafeTensors::open(fashion), models::find_sidecar_config(fashion, {}));
+  CHECK(fm.image_height == 64);
+  CHECK(fm.image_width == 64);
 }

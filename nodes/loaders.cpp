@@ -1,11 +1,14 @@
 // Loader nodes: CheckpointLoaderSimple (ckpt -> MODEL, CLIP, VAE), VAELoader (VAE file -> VAE). Files are
 // looked up ComfyUI-style in <models-dir>/checkpoints, <models-dir>/vae (engine/models/model_paths.h); the
 // names are COMBO file lists, so validation refuses a file that is not there before anything runs.
+// Both prepare the loaded networks' pipelines (engine/models/prepare.h: built, and on lavapipe compiled, at
+// load rather than at the first dispatch of the first image; VKFLOW_PREPARE=0 turns that off).
 #include <filesystem>
 
 #include "engine/graph/registry.h"
 #include "engine/models/checkpoint.h"
 #include "engine/models/model_paths.h"
+#include "engine/models/prepare.h"
 #include "engine/sampling/model_sampling.h"
 #include "engine/text/clip_tokenizer.h"
 #include "nodes/value_types.h"
@@ -46,6 +49,7 @@ NodeRegistrar checkpoint_loader(
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
           auto path = models::resolve_model_file(ctx.paths().models_dir, "checkpoints", in.get_string("ckpt_name"));
           auto ck = models::load_checkpoint(gpu(ctx), path, load_options(ctx));
+          models::prepare_checkpoint(gpu(ctx), *ck);
           auto pred = ck->config.schedule.parameterization == "v" ? sampling::Prediction::VPrediction : sampling::Prediction::Eps;
           auto ms = std::make_shared<sampling::ModelSampling>(
               sampling::ModelSampling::discrete(pred, discrete_config(ck->config.schedule)));
@@ -71,6 +75,7 @@ NodeRegistrar vae_loader(
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
           auto path = models::resolve_model_file(ctx.paths().models_dir, "vae", in.get_string("vae_name"));
           auto ck = models::load_vae(gpu(ctx), path, load_options(ctx));
+          models::prepare_checkpoint(gpu(ctx), *ck);
           const size_t bytes = size_t(ck->weights->bytes());
           return {make_value("VAE", Vae{ck}, bytes)};
         }));

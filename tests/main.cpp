@@ -27,6 +27,9 @@ bool gpu_created() { return holder() != nullptr; }
 int main(int argc, char** argv) {
   // Never touch the user's pipeline cache: this process and the CLIs it runs write to a temp folder.
   setenv("VKFLOW_PIPELINE_CACHE_DIR", vkf::test::process_temp_dir("pipeline_cache").c_str(), 1);
+  // Loaders stay lazy (no ahead-of-time preparation at 512x512 for tiny test models), here and in the CLIs
+  // the tests run; the [prepare] tests switch it on (models::set_prepare_override). An explicit setting wins.
+  setenv("VKFLOW_PREPARE", "0", 0);
   int rc = Catch::Session().run(argc, argv);
   if (vkf::test::gpu_created()) {
     auto msgs = vkf::test::gpu().take_validation_messages();

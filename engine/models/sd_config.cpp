@@ -225,6 +225,19 @@ void merge_latent_rgb(ModelConfig& m, const Section& root) {
 }
 }  // namespace
 
+// "image_size": a hint (what preparation at load plans), so a form other than a positive number or [h, w]
+// of positive integers, multiples of the VAE factor, is ignored rather than refused.
+static void merge_image_size(ModelConfig& m, const nlohmann::json* v) {
+  if (!v) return;
+  int64_t h = 0, w = 0;
+  if (v->is_number_integer()) h = w = v->get<int64_t>();
+  if (v->is_array() && v->size() == 2 && (*v)[0].is_number_integer() && (*v)[1].is_number_integer())
+    h = (*v)[0].get<int64_t>(), w = (*v)[1].get<int64_t>();
+  const int64_t f = std::max(m.vae.downsample_factor(), 1);
+  if (h <= 0 || w <= 0 || h > 16384 || w > 16384 || h % f || w % f) return;
+  m.image_height = int(h), m.image_width = int(w);
+}
+
 void merge_config_json(ModelConfig& m, const nlohmann::json& config, const std::string& ckpt_name) {
   const std::string src = source_of(config, ckpt_name);
   const Section root(&config, "", src, ckpt_name);
@@ -253,6 +266,7 @@ void merge_config_json(ModelConfig& m, const nlohmann::json& config, const std::
   merge_schedule(m.schedule, at("schedule"));
   if (auto f = root.get_num("scale_factor")) m.scale_factor = float(*f);
   merge_latent_rgb(m, root);
+  merge_image_size(m, root.find("image_size"));
 }
 
 void merge_vae_config_json(ModelConfig& m, const nlohmann::json& config, const std::string& file_name) {

@@ -89,6 +89,9 @@ struct ModelConfig {
   // Optional latent -> RGB preview map from the config sidecar (ComfyUI latent_formats' latent_rgb_factors:
   // one (r,g,b) row per latent channel, flattened; bias 3 values); empty: the family's own.
   std::vector<float> latent_rgb_factors, latent_rgb_bias;
+  // The image size the model was made for, from the sidecar's "image_size" ([h, w] or one number, pixels);
+  // 0: not given. Only a hint: load-time preparation plans this size (engine/models/prepare.h).
+  int image_height = 0, image_width = 0;
 
   bool is_sdxl() const { return family == "sdxl" || family == "sdxl_refiner"; }
   bool has_text() const { return text.layers > 0; }

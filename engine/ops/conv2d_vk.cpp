@@ -78,6 +78,13 @@ bool conv3x3_direct(vk::Recorder& rec, const Tensor& y, const Tensor& x, const T
       }
   return true;
 }
+gemm::Region cr_of(const Tensor& col, int64_t count) { return {&col, 0, uint64_t(count)}; }
+
+// Share of a GEMM's computed M x N block that is real output, with blocks of bm x bn.
+double tile_use(int64_t M, int64_t N, const gemm::Tile& t) {
+  const auto up = [](int64_t v, int64_t b) { return double((v + b - 1) / b * b); };
+  return double(M) / up(M, t.bm()) * double(N) / up(N, t.bn());
+}
 }  // namespace
 
 void conv2d(vk::Recorder& rec, const Tensor& y, const Tensor& x, const Tensor& w, const Tensor* bias,
@@ -123,8 +130,15 @@ void conv2d(vk::Recorder& rec, const Tensor& y, const Tensor& x, const Tensor& w
   int64_t mc = std::min<int64_t>({CO, int64_t(R / (uint64_t(HWo) * es)), int64_t(R / (uint64_t(Ktot) * es)),
                                   int64_t(65535) * tile.bm()});
 
-  Tensor col;
+  // Small outputs (the UNet's 4x4 .. 1x1 levels): C = W x col^T has few columns (HWo) next to the tile's
+  // bn (64 on lavapipe), so most lanes would compute padding. There, with one chunk in every direction,
+  // compute y^T [HWo, CO] = col x W^T instead (pixels as rows, the tile's shorter side) into a scratch
+  // tensor and transpose it into y: one small extra pass for up to ~16x less wasted work.
+  const bool pixel_rows = !direct && cc == C && nc == HWo && mc == CO && uint64_t(HWo * CO) * es <= R &&
+                          tile_use(HWo, CO, tile) > 1.25 * tile_use(CO, HWo, tile);
+  Tensor col, yt;
   if (!direct) col = empty(rec.context(), {cc * khw * nc}, x.dtype());
+  if (pixel_rows) yt = empty(rec.context(), {1, HWo, CO}, x.dtype());
   vk::PipelineDesc im2col{variant("conv2d_im2col", x.dtype()), 2, sizeof(Im2colPush), {{0, 64}}};
   gemm::Call call;
   call.label = "conv2d";
@@ -150,6 +164,18 @@ void conv2d(vk::Recorder& rec, const Tensor& y, const Tensor& x, const Tensor& w
           rec.dispatch(im2col, std::span<const vk::BufferArg>(args, 2), &ip, sizeof ip, g.x, g.y, 1, "conv2d_im2col");
           call.b = cr;
           call.ldb = uint32_t(kc);
+        }
+        if (pixel_rows) {
+          gemm::Call t = call;
+          t.M = uint32_t(HWo), t.N = uint32_t(CO), t.K = uint32_t(kc);
+          t.a = cr_of(col, kc * n), t.lda = uint32_t(kc);
+          t.b = {&w, 0, uint64_t(CO * Ktot)}, t.ldb = uint32_t(Ktot), t.trans_b = true;
+          t.c = {&yt, 0, uint64_t(HWo * CO)}, t.ldc = uint32_t(CO);
+          t.bias = bias, t.bias_mode = bias ? gemm::kBiasPerCol : gemm::kNoBias, t.bias_off = 0;
+          t.accumulate = false;
+          gemm::record(rec, t);
+          gemm::transpose(rec, yt, y.slice0(b, b + 1), 1, HWo, CO);
+          continue;
         }
         for (int64_t m0 = 0; m0 < CO; m0 += mc) {
           const int64_t m = std::min(mc, CO - m0);

@@ -93,10 +93,11 @@ VkDescriptorSet Recorder::allocate_set(VkDescriptorSetLayout layout) {
 }
 
 void Recorder::hazard(std::span<const BufferArg> args) {
+  const auto has = [](const std::vector<VkBuffer>& v, VkBuffer b) { return std::find(v.begin(), v.end(), b) != v.end(); };
   bool need = false;
   for (auto& a : args) {
     VkBuffer b = a.buffer->buffer;
-    if (written_.count(b) || (a.write && read_.count(b))) need = true;
+    if (has(written_, b) || (a.write && has(read_, b))) need = true;
   }
   if (need) {
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
@@ -109,7 +110,10 @@ void Recorder::hazard(std::span<const BufferArg> args) {
     read_.clear();
     ++total_barriers_;
   }
-  for (auto& a : args) (a.write ? written_ : read_).insert(a.buffer->buffer);
+  for (auto& a : args) {
+    auto& v = a.write ? written_ : read_;
+    if (!has(v, a.buffer->buffer)) v.push_back(a.buffer->buffer);
+  }
 }
 
 void Recorder::dispatch(const PipelineDesc& desc, std::span<const BufferArg> args, const void* push, uint32_t push_bytes,

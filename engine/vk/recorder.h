@@ -88,7 +88,8 @@ class Recorder {
   Handle<VkQueryPool> queries_;
   uint32_t query_capacity_ = 0;
   std::vector<std::string> query_labels_;
-  std::set<VkBuffer> written_, read_;
+  // Buffers written / read since the last barrier: a handful (barriers clear them), so flat vectors.
+  std::vector<VkBuffer> written_, read_;
   uint32_t pending_commands_ = 0;
   uint32_t total_dispatches_ = 0, total_submits_ = 0, total_barriers_ = 0;
   uint64_t max_binding_bytes_ = 0;

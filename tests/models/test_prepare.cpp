@@ -14,8 +14,16 @@
 using namespace vkf;
 namespace mc = vkf::test::models_cli;
 
+namespace {
+struct PrepareOn {  // the test runner turns preparation off (tests/main.cpp); these tests are about it
+  PrepareOn() { models::set_prepare_override(true); }
+  ~PrepareOn() { models::set_prepare_override(std::nullopt); }
+};
+}  // namespace
+
 TEST_CASE("models: a prepared UNet evaluation builds no pipeline and matches the golden", "[models][prepare]") {
   auto& ctx = test::gpu();
+  PrepareOn on;
   const int family = GENERATE(0, 1);  // both kernel families plan their own pipelines
   test::KernelFamilyScope kernels(family);
   INFO(kernels.name());
@@ -60,6 +68,7 @@ TEST_CASE("models: a prepared UNet evaluation builds no pipeline and matches the
 
 TEST_CASE("models: prepare_checkpoint plans every network of a checkpoint at the default job", "[models][prepare]") {
   auto& ctx = test::gpu();
+  PrepareOn on;
   models::LoadOptions lo;
   lo.config = mc::golden_dir() / "config.json";
   lo.dtype = DType::F32;

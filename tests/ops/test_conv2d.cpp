@@ -55,6 +55,9 @@ TEST_CASE("conv2d matches the CPU reference: kernels 1/3/5, stride 1/2, symmetri
       // 3x3 pad 1 (direct kernel on CPUs): partial channel tiles, row tails inside a lane segment, vec4 loads
       {1, 9, 37, 6, 20, 3, P::symmetric(1), true},   {2, 6, 5, 5, 12, 3, P::symmetric(1), false},
       {1, 4, 3, 3, 64, 3, P::symmetric(1), true},
+      // Small outputs, many channels (the UNet's lowest levels): pixels as GEMM rows + transpose into y
+      {2, 12, 128, 2, 2, 3, P::symmetric(1), true},  {1, 20, 70, 4, 4, 1, P::symmetric(0), true},
+      {1, 8, 136, 1, 1, 3, P::symmetric(1), false},  {2, 6, 130, 4, 4, 3, P{2, 0, 1, 0, 1}, true},
   };
   uint32_t seed = 100;
   for (DType dt : {DType::F32, DType::F16}) {

@@ -1,9 +1,11 @@
 // `vkflow run GRAPH.json`: validate, then execute a ComfyUI API-format graph; prints saved image paths.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <stdexcept>
 
@@ -12,6 +14,7 @@
 #include "engine/cli/graph_args.h"
 #include "engine/cli/progress.h"
 #include "engine/graph/executor.h"
+#include "engine/graph/memory_plan.h"
 #include "engine/graph/services.h"
 
 namespace vkf::cli {
@@ -38,7 +41,9 @@ const char* kUsage =
     "  --no-cache            do not cache node outputs\n"
     "  --max-image-pixels N  LoadImage refuses images with more pixels, read from the header before\n"
     "                        decoding (default: 33554432)\n"
-    "  --allow-nonfinite     accept NaN/Inf latents and images (default: the node fails naming the step)\n\n"
+    "  --allow-nonfinite     accept NaN/Inf latents and images (default: the node fails naming the step)\n"
+    "  --skip-memory-check   run even when the planned device memory (weights + the largest node's working\n"
+    "                        set, estimated before running) exceeds the device heap (default: exit 2)\n\n"
     "exit status: 0 success, 2 invalid graph or arguments, 1 failure while running\n";
 
 std::atomic<bool> g_cancel{false};
@@ -46,6 +51,27 @@ std::atomic<bool> g_cancel{false};
 extern "C" void on_sigint(int) {
   g_cancel.store(true);
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+// The heap the memory plan is checked against: the selected device's largest device-local heap, or its
+// VK_EXT_memory_budget budget where the driver reports one (for a CPU device such as lavapipe, system RAM). 0 (no check)
+// when no device is found: the run then fails with the device error as before.
+uint64_t planned_device_heap(int device) {
+  std::vector<vk::DeviceInfo> devs;
+  try {
+    devs = vk::list_devices();
+  } catch (const std::exception&) {
+    return 0;
+  }
+  if (devs.empty()) return 0;
+  int want = device;
+  if (want < 0)
+    if (const char* e = std::getenv("VKFLOW_DEVICE"); e && *e) want = std::atoi(e);
+  const vk::DeviceInfo& d = want >= 0 && size_t(want) < devs.size() ? devs[size_t(want)] : devs[0];
+  uint64_t heap = d.device_local_budget_bytes ? d.device_local_budget_bytes : d.device_local_bytes;
+  // A CPU device (lavapipe) allocates system memory; Mesa 22 reports a 2 GiB heap whatever the RAM.
+  if (d.is_cpu()) heap = std::max<uint64_t>(heap, uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGE_SIZE)));
+  return heap;
 }
 
 // GPU time per op label, from timestamp queries around every dispatch (largest first).
@@ -62,7 +88,7 @@ void print_gpu_profile(const vk::Context& ctx) {
 int run_command(std::vector<std::string> args) {
   graph::RunEnv env;
   int device = -1;
-  bool profile = false, quiet = false, no_cache = false;
+  bool profile = false, quiet = false, no_cache = false, skip_memory_check = false;
   const GraphArgs ga = parse_graph_args(args, kUsage, [&](const std::vector<std::string>& as, size_t& i) {
     const std::string& a = as[i];
     if (auto v = option_value(as, i, "--output-dir")) env.paths.output_dir = *v;
@@ -85,6 +111,7 @@ int run_command(std::vector<std::string> args) {
     } else if (a == "--profile") profile = true;
     else if (a == "--quiet" || a == "-q") quiet = true;
     else if (a == "--no-cache") no_cache = true;
+    else if (a == "--skip-memory-check") skip_memory_check = true;
     else if (a == "--allow-nonfinite") env.limits.allow_nonfinite = true;
     else if (auto mp = option_value(as, i, "--max-image-pixels")) env.limits.max_image_pixels = parse_count(*mp, "--max-image-pixels");
     else return false;
@@ -101,6 +128,13 @@ int run_command(std::vector<std::string> args) {
               << (v.errors.size() == 1 ? "" : "s") << "):\n";
     for (auto& e : v.errors) std::cerr << "  " << e.to_string() << "\n";
     return kExitUsage;
+  }
+  // The device-memory plan, before anything runs: a graph that cannot fit fails now, not after minutes.
+  if (!skip_memory_check) {
+    if (auto err = graph::check_memory_plan(graph::estimate_memory(*g, env.paths), planned_device_heap(device))) {
+      std::cerr << "vkflow run: " << file << ": planned device memory does not fit: " << *err << "\n";
+      return kExitUsage;
+    }
   }
 
   // >>> GPU: created lazily, on the first node that asks for it (see engine/graph/services.h).

@@ -84,11 +84,25 @@ DeviceInfo describe(VkPhysicalDevice pd, uint32_t index) {
   d.fp16_math = f12.shaderFloat16;
   d.int8 = f12.shaderInt8 && f12.storageBuffer8BitAccess;
 
-  VkPhysicalDeviceMemoryProperties mem;
-  vkGetPhysicalDeviceMemoryProperties(pd, &mem);
+  // VK_EXT_memory_budget, where present, says how much of each heap this process may still use.
+  uint32_t next = 0;
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &next, nullptr);
+  std::vector<VkExtensionProperties> exts(next);
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &next, exts.data());
+  const bool budget = std::any_of(exts.begin(), exts.end(), [](const VkExtensionProperties& e) {
+    return std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0;
+  });
+  VkPhysicalDeviceMemoryBudgetPropertiesEXT bud{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+  VkPhysicalDeviceMemoryProperties2 mem2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2, budget ? &bud : nullptr};
+  vkGetPhysicalDeviceMemoryProperties2(pd, &mem2);
+  const VkPhysicalDeviceMemoryProperties& mem = mem2.memoryProperties;
   for (uint32_t i = 0; i < mem.memoryHeapCount; ++i)
-    if (mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
-      d.device_local_bytes = std::max<uint64_t>(d.device_local_bytes, mem.memoryHeaps[i].size);
+    if (mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) {
+      if (mem.memoryHeaps[i].size > d.device_local_bytes) {
+        d.device_local_bytes = mem.memoryHeaps[i].size;
+        d.device_local_budget_bytes = budget ? bud.heapBudget[i] : 0;
+      }
+    }
   return d;
 }
 

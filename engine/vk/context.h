@@ -25,7 +25,8 @@ struct DeviceInfo {
   std::string type_name;
   std::string driver;
   uint32_t api_version = 0;
-  uint64_t device_local_bytes = 0;
+  uint64_t device_local_bytes = 0;         // the largest device-local heap
+  uint64_t device_local_budget_bytes = 0;  // its VK_EXT_memory_budget budget; 0 without the extension
   bool fp16_storage = false;  // storageBuffer16BitAccess
   bool fp16_math = false;     // shaderFloat16
   bool int8 = false;          // shaderInt8 + storageBuffer8BitAccess

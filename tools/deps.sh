@@ -13,3 +13,13 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
+# The ComfyUI clients from npm that tests/server/npm/*.mjs drive (pinned by tools/npm/package-lock.json);
+# skipped when node_modules already matches the lock.
+NPM_DIR="$(cd "$(dirname "$0")" && pwd)/npm"
+if command -v npm >/dev/null 2>&1; then
+  if ! cmp -s "$NPM_DIR/package-lock.json" "$NPM_DIR/node_modules/.vkflow-lock.json" 2>/dev/null; then
+    (cd "$NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.vkflow-lock.json)
+  fi
+else
+  echo "vkflow: npm not found; tests/server/npm client tests will be skipped"
+fi

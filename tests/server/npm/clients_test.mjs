@@ -1,0 +1,123 @@
+// Real ComfyUI clients from npm (pinned in tools/npm/package-lock.json) against a spawned `vkflow serve`:
+// @saintno/comfyui-sdk (PromptBuilder + CallWrapper over the WebSocket, uploadImage, img2img, interrupt,
+// history), @stable-canvas/comfyui-client (enqueue over the WebSocket, /view) and comfy-ui-client
+// (getImages: queue + WebSocket + /view, uploadImage, history). Bundled model, 64x64, 3 steps.
+// usage: node clients_test.mjs VKFLOW_BINARY REPO_DIR ; exits non-zero with "FAIL: ..." on the first failure.
+import fs from "node:fs";
+import { Serve, check, clients, img2img, isPng, txt2img, withTimeout, workDir } from "./serve_proc.mjs";
+
+const [bin, repo] = process.argv.slice(2);
+const { saintno, stableCanvas, comfyUiClient, ws } = clients(repo);
+const work = workDir();
+const srv = await new Serve(bin, repo, work).start();
+const T = 120000;
+
+async function saintnoSdk() {
+  const { ComfyApi, CallWrapper, PromptBuilder } = saintno;
+  // wsTimeout: the SDK reconnects (and fails the running CallWrapper) after 10 s without a WebSocket message;
+  // ComfyUI sends none while a node runs either, and the first prompt loads the model on lavapipe.
+  const api = new ComfyApi(srv.url, "saintno-client", { wsTimeout: T }).init();
+  await withTimeout(api.waitForReady(), T, "ComfyApi ready");
+  const build = (g) => new PromptBuilder(g, ["seed", "steps"], ["images"])
+    .setInputNode("seed", "3.inputs.seed").setInputNode("steps", "3.inputs.steps").setOutputNode("images", "9");
+  const run = (wf) => withTimeout(new Promise((resolve, reject) => {
+    let progressed = 0, started = false;
+    new CallWrapper(api, wf)
+      .onStart(() => { started = true; })
+      .onProgress(() => { progressed++; })
+      .onFinished((data, id) => resolve({ data, id, progressed, started }))
+      .onFailed((err) => reject(err))
+      .run();
+  }), T, "CallWrapper run");
+
+  // txt2img over the WebSocket, the image through /view
+  const r = await run(build(txt2img(repo)).input("seed", 11).input("steps", 3));
+  check(r.started && r.progressed > 0, `saintno: start/progress events (${r.started}, ${r.progressed})`);
+  const img = r.data.images.images[0];
+  check(img.type === "output" && img.filename.startsWith("npm"), `saintno: output ${JSON.stringify(img)}`);
+  const png = Buffer.from(await (await api.getImage(img)).arrayBuffer());
+  check(isPng(png), "saintno: /view returns a PNG");
+  const h = await api.getHistory(r.id);
+  check(h && h.status.status_str === "success" && h.outputs["9"].images[0].filename === img.filename,
+    `saintno: history ${JSON.stringify(h?.status)}`);
+
+  // upload + img2img on the uploaded image
+  const up = await api.uploadImage(new Blob([png], { type: "image/png" }), "saintno_src.png", { override: true });
+  check(up && up.info.filename === "saintno_src.png", `saintno: upload ${JSON.stringify(up)}`);
+  check(fs.existsSync(`${work}/input/saintno_src.png`), "saintno: uploaded file in the input dir");
+  const r2 = await run(build(img2img(repo, "saintno_src.png")).input("seed", 12).input("steps", 3));
+  check(r2.data.images.images.length === 1, "saintno: img2img produced an image");
+
+  // interrupt a long run: the CallWrapper reports the failure, history says interrupted
+  const long = build(txt2img(repo)).input("seed", 13).input("steps", 400);
+  const interrupted = withTimeout(new Promise((resolve) => {
+    let sent = false;
+    new CallWrapper(api, long)
+      .onProgress(() => { if (!sent) { sent = true; api.interrupt(); } })
+      .onFinished(() => resolve("finished"))
+      .onFailed((err, id) => resolve({ err, id }))
+      .run();
+  }), T, "interrupt");
+  const ir = await interrupted;
+  check(ir !== "finished" && ir.err, "saintno: the interrupted run did not finish");
+  const hist = await api.getHistories(100);
+  const entries = Object.values(hist);
+  check(entries.some((e) => e.status.status_str === "error" &&
+    e.status.messages.some(([t]) => t === "execution_interrupted")), "saintno: history has the interrupted run");
+  api.destroy();
+}
+
+async function stableCanvasClient() {
+  const { Client } = stableCanvas;
+  const client = new Client({ api_host: srv.host, clientId: "stable-canvas-client", WebSocket: ws });
+  client.connect();
+  const out = await withTimeout(client.enqueue(txt2img(repo, { seed: 21 }), {}), T, "stable-canvas enqueue");
+  check(out.prompt_id && out.images.length === 1, `stable-canvas: output ${JSON.stringify(out).slice(0, 300)}`);
+  const im = out.images[0];
+  const buf = im.type === "buff" ? im.data : await (await fetch(im.data)).arrayBuffer();
+  check(isPng(buf), "stable-canvas: image is a PNG");
+  const st = await client.getPromptStatus(out.prompt_id);
+  check(st.done === true, `stable-canvas: prompt status ${JSON.stringify(st)}`);
+  const sys = await client.getSystemStats();
+  check(sys.devices.length >= 1, "stable-canvas: system_stats devices");
+  client.close();
+}
+
+async function comfyUiClientLib() {
+  const { ComfyUIClient } = comfyUiClient;
+  const c = new ComfyUIClient(srv.host, "comfy-ui-client");
+  await withTimeout(c.connect(), T, "comfy-ui-client connect");
+  const images = await withTimeout(c.getImages(txt2img(repo, { seed: 31 })), T, "comfy-ui-client getImages");
+  const blobs = images["9"];
+  check(blobs && blobs.length === 1, `comfy-ui-client: images ${JSON.stringify(Object.keys(images))}`);
+  const png = Buffer.from(await blobs[0].blob.arrayBuffer());
+  check(isPng(png), "comfy-ui-client: /view returns a PNG");
+  const up = await c.uploadImage(png, "cuc_src.png", true);
+  check(up.name === "cuc_src.png" && up.type === "input", `comfy-ui-client: upload ${JSON.stringify(up)}`);
+  const q = await c.queuePrompt(img2img(repo, "cuc_src.png", { seed: 32 }));
+  check(q.prompt_id, "comfy-ui-client: queuePrompt");
+  let h = {};
+  for (let i = 0; i < 600 && !h[q.prompt_id]; i++) {
+    h = await c.getHistory(q.prompt_id);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  check(h[q.prompt_id]?.status?.status_str === "success", "comfy-ui-client: img2img in history");
+  await c.disconnect();
+}
+
+try {
+  await saintnoSdk();
+  console.log("@saintno/comfyui-sdk: ok");
+  await stableCanvasClient();
+  console.log("@stable-canvas/comfyui-client: ok");
+  await comfyUiClientLib();
+  console.log("comfy-ui-client: ok");
+} catch (e) {
+  console.error("FAIL:", e?.stack ?? e);
+  await srv.stop();
+  process.exit(1);
+}
+await srv.stop();
+fs.rmSync(work, { recursive: true, force: true });
+console.log("clients_test: all checks passed");
+process.exit(0);

@@ -65,8 +65,8 @@ TEST_CASE("memory plan: VAEDecodeTiled plans its tile, and a huge batch still fa
 TEST_CASE("run: a plan beyond the device heap exits 2 at once naming the node, nothing written", "[hardening][cpu]") {
   TempDir d("memplan");
   fs::create_directories(d / "o");
-  auto r = vkflow({"run", (kGraphs / "txt2img.json").string(), "--quiet", "--output-dir", (d / "o").string(), "--set",
-                   "5.width=4096", "--set", "5.height=4096", "--set", "5.batch_size=4"});
+  auto r = vkflow({"run", (kGraphs / "txt2img.json").string(), "--quiet", "--output-dir", (d / "o").string(),
+                   "--models-dir", (fs::path(VKFLOW_SOURCE_DIR) / "models").string(), "--set", "5.width=4096", "--set", "5.height=4096", "--set", "5.batch_size=4"});
   INFO(r.err);
   CHECK_FALSE(r.crashed());
   CHECK(r.code == 2);

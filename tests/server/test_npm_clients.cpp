@@ -14,7 +14,7 @@ TEST_CASE("serve: npm ComfyUI clients drive vkflow serve unchanged", "[server][e
     WARN("skipped: node or tools/npm/node_modules (tools/deps.sh runs npm ci) is missing");
     return;
   }
-  const std::string cmd = "timeout 400 /usr/bin/node " + src + "/tests/server/npm/clients_test.mjs " +
+  const std::string cmd = "timeout -k 10 400 /usr/bin/node " + src + "/tests/server/npm/clients_test.mjs " +
                           VKFLOW_BINARY + " " + src;
   REQUIRE(std::system(cmd.c_str()) == 0);
 }

@@ -60,10 +60,16 @@ async function saintnoSdk() {
   }), T, "interrupt");
   const ir = await interrupted;
   check(ir !== "finished" && ir.err, "saintno: the interrupted run did not finish");
-  const hist = await api.getHistories(100);
-  const entries = Object.values(hist);
-  check(entries.some((e) => e.status.status_str === "error" &&
-    e.status.messages.some(([t]) => t === "execution_interrupted")), "saintno: history has the interrupted run");
+  // The client fails the call on the execution_interrupted message; the history entry is stored after it
+  // (as in ComfyUI's prompt_worker), so poll for it, bounded.
+  const isInterrupted = (e) => e?.status?.status_str === "error" &&
+    e.status.messages.some(([t]) => t === "execution_interrupted");
+  let found = false;
+  for (let i = 0; i < 150 && !found; i++) {
+    found = Object.values(await api.getHistories(100)).some(isInterrupted);
+    if (!found) await new Promise((res) => setTimeout(res, 200));
+  }
+  check(found, `saintno: history has the interrupted run (${JSON.stringify(await api.getHistories(100)).slice(0, 600)})`);
   api.destroy();
 }
 
@@ -114,7 +120,8 @@ try {
   console.log("comfy-ui-client: ok");
 } catch (e) {
   console.error("FAIL:", e?.stack ?? e);
-  await srv.stop();
+  console.error("--- vkflow serve stderr ---\n" + srv.logText());
+  await srv.stop("SIGKILL");
   process.exit(1);
 }
 await srv.stop();

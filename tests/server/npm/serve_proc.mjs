@@ -7,9 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 
+// A failed check throws, so clients_test.mjs's handler stops the server before exiting.
 export function fail(msg) {
-  console.error("FAIL:", msg);
-  process.exit(1);
+  throw new Error(msg);
 }
 export function check(cond, msg) {
   if (!cond) fail(msg);
@@ -36,7 +36,11 @@ export class Serve {
     const args = ["serve", "--port", String(port), "--quiet", "--data-dir", `${w}/data`, "--output-dir",
       `${w}/output`, "--input-dir", `${w}/input`, "--temp-dir", `${w}/temp`, "--models-dir",
       `${this.repo}/models`, ...this.extra];
-    this.proc = spawn(this.bin, args, { stdio: ["ignore", "pipe", "inherit"] });
+    // stderr to a file, not inherited: a server left behind must not hold the test runner's pipe open.
+    this.log = path.join(w, "serve.log");
+    this.proc = spawn(this.bin, args, { stdio: ["ignore", "pipe", fs.openSync(this.log, "a")] });
+    Serve.live.add(this.proc);
+    this.proc.once("exit", () => Serve.live.delete(this.proc));
     const rl = readline.createInterface({ input: this.proc.stdout });
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("vkflow serve did not start in 120 s")), 120000);
@@ -53,6 +57,10 @@ export class Serve {
       this.proc.once("exit", (code) => reject(new Error(`vkflow serve exited with ${code}`)));
     });
   }
+  // The server's stderr so far (printed on failure).
+  logText() {
+    try { return fs.readFileSync(this.log, "utf8"); } catch { return ""; }
+  }
   stop(signal = "SIGTERM") {
     if (!this.proc || this.proc.exitCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
@@ -67,6 +75,13 @@ export class Serve {
     return { status: r.status, body: await r.json() };
   }
 }
+
+// Every server still running is killed when this process ends, however it ends (a timeout's SIGTERM too).
+Serve.live = new Set();
+const killAll = () => { for (const p of Serve.live) try { p.kill("SIGKILL"); } catch {} };
+process.on("exit", killAll);
+for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"])
+  process.on(sig, () => { console.error(`FAIL: ${sig} received`); killAll(); process.exit(1); });
 
 export function workDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), "vkflow-npm-test-"));

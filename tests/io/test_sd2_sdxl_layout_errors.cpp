@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 
 #include "engine/io/safetensors.h"
 #include "engine/models/sd_config.h"
@@ -79,4 +80,64 @@ TEST_CASE("sd_config: SD2.1 / SDXL checkpoints with a wrong-shape tensor are ref
                {U + "middle_block.1.transformer_blocks.9.attn2.to_k.weight", "[1280, 2048]", "[1280, 768]"});
   expect_names(load_error("manifest_sdxl_refiner.json", "", U + "out.0.weight", {320}),
                {U + "out.0.weight", "[384]", "[320]"});
+}
+
+namespace {
+
+// +a, -a, +a, ... (n = 320 values, level 0's width): mean 0, population std exactly a; the unbiased (n-1) std
+// is a * sqrt(320/319) = 1.00157 a.
+std::vector<float> alternating(float a, size_t n = 320) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = i % 2 ? -a : a;
+  return v;
+}
+
+// parameterization detected for the SD2.1 layout with `bias` as output_blocks.11.1.transformer_blocks.0.norm1.bias
+// (written as real F32 values into the otherwise header-only file) and `in_channels` UNet input channels.
+std::string sd2_parameterization(const std::vector<float>& bias, int64_t in_channels = 4) {
+  const std::string key = U + "output_blocks.11.1.transformer_blocks.0.norm1.bias";
+  auto ts = test::manifest_tensors(test::golden("manifest_sd21.json"));
+  for (auto& t : ts) {
+    if (t.name == key) t.dtype = io::StDType::F32;  // exact values: the rule's threshold is tested to 1e-4
+    if (t.name == U + "input_blocks.0.0.weight") t.shape[1] = in_channels;
+  }
+  test::TempDir dir;
+  const auto p = dir / "sd21_layout.safetensors";
+  io::write_sparse_safetensors(p, ts);
+  if (!bias.empty()) {
+    uint64_t data_at = 0, begin = 0;
+    {
+      const auto st = io::SafeTensors::open(p);
+      const auto& info = st.at(key);
+      REQUIRE(info.nbytes() == bias.size() * sizeof(float));
+      begin = info.begin;
+    }
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.read(reinterpret_cast<char*>(&data_at), 8);  // header length; the data area starts after it
+    f.seekp(std::streamoff(8 + data_at + begin));
+    f.write(reinterpret_cast<const char*>(bias.data()), std::streamsize(bias.size() * sizeof(float)));
+  }
+  return models::detect_config(io::SafeTensors::open(p), std::nullopt).schedule.parameterization;
+}
+
+}  // namespace
+
+// ComfyUI supported_models.SD20.model_type: for 4 input channels, V_PREDICTION when
+// torch.std(output_blocks.11.1.transformer_blocks.0.norm1.bias, unbiased=False) > 0.09, else (tensor absent,
+// inpainting's 9 channels) EPS. The tiny SD2 golden has no output_blocks.11 and so needs its sidecar's "v".
+TEST_CASE("sd_config: SD2.x v-prediction detection follows ComfyUI's rule", "[cpu][io][sd_config][sd2]") {
+  CHECK(sd2_parameterization({}) == "eps");                        // header-only file: zeros, std 0
+  CHECK(sd2_parameterization(alternating(0.12f)) == "v");          // 768-v checkpoints: std ~0.1+
+  CHECK(sd2_parameterization(alternating(0.05f)) == "eps");        // 512-base
+  CHECK(sd2_parameterization(alternating(0.0900f * 1.0001f)) == "v");
+  // population std 0.08999 (eps) while the unbiased std is 0.09013: the rule uses the population one.
+  CHECK(sd2_parameterization(alternating(0.08999f)) == "eps");
+  CHECK(sd2_parameterization(alternating(0.12f), 9) == "eps");     // inpainting models are not v
+  // Without output_blocks.11 (other layouts, the tiny goldens) the weights say eps; the sidecar decides.
+  const auto tiny = io::SafeTensors::open(test::golden("sd2_tiny_a/ckpt.safetensors"));
+  auto cfg = test::read_json(test::golden("sd2_tiny_a/config.json"));
+  CHECK(models::detect_config(tiny, cfg).schedule.parameterization == "v");
+  cfg.erase("parameterization");
+  cfg["schedule"].erase("parameterization");
+  CHECK(models::detect_config(tiny, cfg).schedule.parameterization == "eps");
 }

@@ -35,6 +35,19 @@ class Probe {
     while (has(base + std::to_string(n) + suffix)) ++n;
     return n;
   }
+  // Whether any tensor is named "<prefix><name>...": a module exists even when one of its tensors is missing.
+  bool has_under(const std::string& name) const {
+    const std::string full = prefix_ + name;
+    return std::any_of(st_.tensors().begin(), st_.tensors().end(),
+                       [&](const io::StTensorInfo& t) { return t.name.starts_with(full); });
+  }
+  // Number of consecutive indices i for which some "<base><i>." tensor exists (depth counts that a missing
+  // tensor cannot shorten: the tensor check then names it).
+  int count_under(const std::string& base) const {
+    int n = 0;
+    while (has_under(base + std::to_string(n) + ".")) ++n;
+    return n;
+  }
   [[noreturn]] void fail(const std::string& msg) const {
     throw ModelConfigError(st_.path().filename().string() + ": " + msg);
   }
@@ -66,11 +79,11 @@ UNetConfig detect_unet(const Probe& p) {
   std::string first_tf;  // first transformer's prefix: tells context_dim and the proj_in kind
   for (int idx = 1;; ++idx) {
     const std::string b = "input_blocks." + std::to_string(idx) + ".";
-    if (p.has(b + "0.op.weight")) {
+    if (!p.has_under(b)) break;  // a block with a missing tensor still counts; the shape probes name it
+    if (p.has_under(b + "0.op.")) {
       level_ch.push_back(-1), res_count.push_back(0), depth.push_back(-1);
       continue;
     }
-    if (!p.has(b + "0.in_layers.2.weight")) break;
     const size_t l = level_ch.size() - 1;
     const int ch = p.dim(b + "0.in_layers.2.weight", 4, 0, "UNet level widths");
     if (level_ch[l] != -1 && level_ch[l] != ch)
@@ -78,7 +91,9 @@ UNetConfig detect_unet(const Probe& p) {
              " (at input_blocks." + std::to_string(idx) + ")");
     level_ch[l] = ch;
     ++res_count[l];
-    const int d = p.has(b + "1.norm.weight") ? p.count(b + "1.transformer_blocks.", ".norm1.weight") : 0;
+    const int d = p.has_under(b + "1.") ? p.count_under(b + "1.transformer_blocks.") : 0;
+    if (p.has_under(b + "1.") && d == 0)
+      p.fail("missing tensor '" + std::string(kUNetPrefix) + b + "1.transformer_blocks.0.norm1.weight' (a transformer with no blocks)");
     if (d > 0 && first_tf.empty()) first_tf = b + "1.";
     if (depth[l] != -1 && depth[l] != d)
       p.fail(lvl(l) + " mixes transformer depths (at input_blocks." + std::to_string(idx) + ")");
@@ -100,7 +115,7 @@ UNetConfig detect_unet(const Probe& p) {
   }
   u.transformer_depth = depth;
 
-  u.transformer_depth_middle = p.count("middle_block.1.transformer_blocks.", ".norm1.weight");
+  u.transformer_depth_middle = p.count_under("middle_block.1.transformer_blocks.");
   if (u.transformer_depth_middle == 0)
     p.fail("missing tensor 'middle_block.1.transformer_blocks.0.norm1.weight' (UNet middle transformer)");
   if (first_tf.empty()) first_tf = "middle_block.1.";

@@ -116,6 +116,7 @@ Tensor UNet::forward(vk::Recorder& rec, const Tensor& x, const std::vector<float
   keep("t_emb", temb);
   Tensor emb = nn::linear(rec, temb, s_.sub("time_embed.0"));
   emb = nn::linear(rec, nn::silu(rec, emb), s_.sub("time_embed.2"));
+  keep("time_embed", emb);  // time_embed(t_emb) alone: what sgm's unet_debug "emb" holds for SDXL (see its test)
   if (y) {
     Tensor yl = nn::linear(rec, nn::silu(rec, nn::linear(rec, *y, s_.sub("label_emb.0.0"))), s_.sub("label_emb.0.2"));
     keep("label_emb", yl);

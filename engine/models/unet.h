@@ -17,7 +17,8 @@ class UNet {
  public:
   UNet(const UNetConfig& cfg, const Weights& w, std::string prefix = kUNetPrefix);
   // Records one evaluation. `timesteps` host values (one per batch element). If `debug` is given, it
-  // receives (name, tensor) of intermediates named like unet_debug.safetensors.
+  // receives (name, tensor) of intermediates named like unet_debug.safetensors, plus "time_embed" (the time
+  // embedding before SDXL's label_emb(y) is added; "emb" is the sum the ResBlocks consume).
   // `y` [B, adm_in_channels]: SDXL's vector input, required exactly when the model has one.
   Tensor forward(vk::Recorder& rec, const Tensor& x, const std::vector<float>& timesteps, const Tensor& context,
                  std::vector<std::pair<std::string, Tensor>>* debug = nullptr, const Tensor* y = nullptr) const;

@@ -19,6 +19,14 @@ extern "C" unsigned char* stbi_write_png_to_mem(const unsigned char* pixels, int
 
 namespace vkf::io {
 
+std::optional<ImageInfo> image_info(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
+  ImageInfo i;
+  if (!stbi_info(file.c_str(), &i.width, &i.height, &i.channels) || i.width <= 0 || i.height <= 0) return std::nullopt;
+  return i;
+}
+
 DecodedImage load_image(const std::filesystem::path& file, uint64_t max_pixels) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) throw std::runtime_error(file.string() + ": image file not found");

@@ -169,3 +169,21 @@ TEST_CASE("memory plan: a cycle or dangling links plan nothing instead of failin
   CHECK(plan.items.empty());
   CHECK(plan.peak() == 0);
 }
+
+TEST_CASE("run: img2img of a 16000x16000 PNG is refused by the plan at VAEEncode before decoding", "[hardening][cpu]") {
+  // The size comes from the file's header alone (the file holds no pixels: decoding it would fail).
+  TempDir d("memplanimg");
+  fs::create_directories(d / "o");
+  fs::create_directories(d / "in");
+  write_png_header(d / "in" / "huge.png", 16000, 16000);
+  auto r = vkflow({"run", (kGraphs / "img2img.json").string(), "--quiet", "--output-dir", (d / "o").string(),
+                   "--input-dir", (d / "in").string(), "--models-dir", (fs::path(VKFLOW_SOURCE_DIR) / "models").string(),
+                   "--set", "10.image=huge.png", "--set", "11.width=0", "--set", "11.height=0"});
+  INFO(r.err);
+  CHECK_FALSE(r.crashed());
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "planned device memory does not fit"));
+  CHECK(contains(r.err, "node 12 (VAEEncode)"));
+  CHECK(contains(r.err, "from node 10, LoadImage 16000x16000 batch 1"));
+  CHECK(files_under(d / "o").empty());
+}

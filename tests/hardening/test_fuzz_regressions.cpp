@@ -100,3 +100,21 @@ TEST_CASE("fuzz regression: a PNG text chunk whose length passes the file's end 
   CHECK(text.size() == 1);
   CHECK(text["key"] == "value");
 }
+
+TEST_CASE("fuzz regression: a PNG chunk length past the file's end is refused before stb_image decodes", "[hardening][cpu]") {
+  // fuzz_image timed out (14 s under ASan) on this 169-byte PNG: its IDAT claims 2003763214 bytes, which
+  // stb_image allocated before finding the file short (in production a 2 GiB allocation per request).
+  const fs::path f = kCorpus / "image" / "timeout_idat_length.png";
+  REQUIRE(fs::file_size(f) == 169);
+  CHECK_THROWS_WITH(io::load_image(f, uint64_t(1) << 20),
+                    Catch::Contains("timeout_idat_length.png: damaged PNG: chunk 'IDAT' of 2003763214 bytes runs past "
+                                    "the end of the file (169 bytes)"));
+  // Every intact PNG of the seed corpus still decodes, one without IEND's CRC included.
+  auto img = io::load_image(kCorpus / "image" / "gray16.png");
+  CHECK(img.width > 0);
+  TempDir d("pngnocrc");
+  std::string png = slurp(kCorpus / "image" / "gray16.png");
+  REQUIRE(png.substr(png.size() - 8, 4) == "IEND");
+  write_file(d / "nocrc.png", png.substr(0, png.size() - 4));
+  CHECK(io::load_image(d / "nocrc.png").width == img.width);
+}

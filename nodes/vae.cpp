@@ -45,9 +45,10 @@ Outputs decode(NodeContext& ctx, const Inputs& in, bool tiled) {
     img = models::run_tiled(rec, z, spec, ck.config.vae.out_ch, [&](vk::Recorder& r, const Tensor& t) { return ck.vae->decode(r, t); },
                             [&](int d, int n) { ctx.progress(uint64_t(d), uint64_t(n)); });
   }
-  Tensor out = ops::vae_to_image(rec, img);
+  // Checked before vae_to_image's [0,1] clamp, which turns Inf into white and (on most drivers) NaN into black.
   FiniteCheck finite(ctx, gpu(ctx), 1);
-  finite.record(rec, out, 0);
+  finite.record(rec, img, 0);
+  Tensor out = ops::vae_to_image(rec, img);
   rec.submit();
   finite.require_finite([](int64_t) { return std::string("the decoded image"); });
   return {make_value("IMAGE", Image{out}, out.bytes())};

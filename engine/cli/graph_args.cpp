@@ -12,6 +12,9 @@ std::optional<std::string> option_value(const std::vector<std::string>& args, si
   const std::string& a = args[i];
   if (a == name) {
     if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
+    // `--output-dir --quiet` is a forgotten value, not a folder named "--quiet" (`--output-dir=--x` is one).
+    if (args[i + 1].rfind("--", 0) == 0)
+      throw UsageError(name + " needs a value (got the option '" + args[i + 1] + "'; use " + name + "=VALUE for one that starts with --)");
     return args[++i];
   }
   if (a.rfind(name + "=", 0) == 0) return a.substr(name.size() + 1);

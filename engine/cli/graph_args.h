@@ -14,7 +14,7 @@
 namespace vkf::cli {
 
 // Matches `--name VALUE` or `--name=VALUE` at args[i] (advancing i past VALUE); throws UsageError when
-// the value is missing.
+// the value is missing or, in the first form, is another option (starts with "--").
 std::optional<std::string> option_value(const std::vector<std::string>& args, size_t& i, const std::string& name);
 
 // A positive integer option value (1..2^63); throws UsageError naming the option otherwise.

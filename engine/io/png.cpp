@@ -19,6 +19,39 @@ extern "C" unsigned char* stbi_write_png_to_mem(const unsigned char* pixels, int
 
 namespace vkf::io {
 
+std::optional<ImageInfo> image_info(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
+  ImageInfo i;
+  if (!stbi_info(file.c_str(), &i.width, &i.height, &i.channels) || i.width <= 0 || i.height <= 0) return std::nullopt;
+  return i;
+}
+
+namespace {
+// For a PNG, why its chunk table is damaged: a chunk whose length runs past the end of the file, which
+// stb_image would allocate (up to 2 GiB for IDAT) before finding the file short. "" when fine or not a PNG.
+std::string png_chunk_problem(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  unsigned char b[8];
+  static const unsigned char kSig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+  if (!in.read(reinterpret_cast<char*>(b), 8) || std::memcmp(b, kSig, 8) != 0) return "";
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(file, ec);
+  if (ec) return "";
+  uint64_t at = 8;
+  while (at + 8 <= size && in.seekg(std::streamoff(at)) && in.read(reinterpret_cast<char*>(b), 8)) {
+    const uint64_t len = uint64_t(b[0]) << 24 | uint64_t(b[1]) << 16 | uint64_t(b[2]) << 8 | b[3];
+    const std::string type(reinterpret_cast<char*>(b + 4), 4);
+    if (type == "IEND") break;  // its CRC may be missing: stb_image does not read it
+    if (len + 12 > size - at)
+      return "damaged PNG: chunk '" + type + "' of " + std::to_string(len) + " bytes runs past the end of the file (" +
+             std::to_string(size) + " bytes)";
+    at += len + 12;
+  }
+  return "";
+}
+}  // namespace
+
 DecodedImage load_image(const std::filesystem::path& file, uint64_t max_pixels) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) throw std::runtime_error(file.string() + ": image file not found");
@@ -28,6 +61,7 @@ DecodedImage load_image(const std::filesystem::path& file, uint64_t max_pixels) 
     throw std::runtime_error(file.string() + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " (" +
                              std::to_string(uint64_t(w) * uint64_t(h)) + " pixels) exceeds the limit of " +
                              std::to_string(max_pixels) + " pixels (--max-image-pixels)");
+  if (auto why = png_chunk_problem(file); !why.empty()) throw std::runtime_error(file.string() + ": " + why);
   std::unique_ptr<unsigned char, void (*)(void*)> data(stbi_load(file.c_str(), &w, &h, &n, 4), stbi_image_free);
   if (!data) throw std::runtime_error(file.string() + ": cannot decode image (" + stbi_failure_reason() + ")");
   DecodedImage img{w, h, n, std::vector<float>(size_t(w) * size_t(h) * 4)};

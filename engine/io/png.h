@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,13 @@ struct DecodedImage {
 
 // Throws naming the file when it is missing, not an image, or larger than `max_pixels`.
 DecodedImage load_image(const std::filesystem::path& file, uint64_t max_pixels = uint64_t(1) << 28);
+
+struct ImageInfo {
+  int width = 0, height = 0, channels = 0;
+};
+
+// The size from the file's header alone (nothing decoded), or nullopt when it is not a readable image.
+std::optional<ImageInfo> image_info(const std::filesystem::path& file);
 
 // 8-bit PNG bytes of rgb(a) [h,w,c] data already in 0..255, plus tEXt chunks after IHDR.
 std::vector<uint8_t> encode_png(const std::vector<uint8_t>& pixels, int width, int height, int channels,

@@ -42,13 +42,18 @@ std::map<std::string, std::string> read_png_text(const std::filesystem::path& fi
   static const unsigned char kSig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
   if (!in.read(reinterpret_cast<char*>(sig), 8) || std::memcmp(sig, kSig, 8) != 0)
     throw std::runtime_error(file.string() + " is not a PNG file");
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::file_size(file, ec);
+  if (ec) throw std::runtime_error("cannot read " + file.string());
   std::map<std::string, std::string> out;
   for (;;) {
     unsigned char hdr[8];
     if (!in.read(reinterpret_cast<char*>(hdr), 8)) break;
     uint32_t len = be32(hdr);
     std::string type(reinterpret_cast<char*>(hdr + 4), 4);
-    if (type == "IDAT" || type == "IEND" || len > (uint32_t(1) << 30)) break;
+    // A length beyond the file's end is a damaged chunk: stop before allocating it (up to 4 GiB, zeroed).
+    const auto at = in.tellg();
+    if (type == "IDAT" || type == "IEND" || at < 0 || uint64_t(len) + 4 > file_size - uint64_t(at)) break;
     bool text = type == "tEXt" || type == "zTXt" || type == "iTXt";
     if (!text) {
       in.seekg(std::streamoff(len) + 4, std::ios::cur);

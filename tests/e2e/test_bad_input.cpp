@@ -150,6 +150,33 @@ TEST_CASE("bad input: out-of-range and unknown values are refused with the limit
   }
 }
 
+TEST_CASE("bad input: bad command-line flags are usage errors naming the flag (exit 2)", "[e2e][bad_input][cpu]") {
+  const std::string g = (kGraphs / "txt2img.json").string();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{g, "--bogus"}, "unknown option --bogus"},
+      {{g, "--device", "abc"}, "--device expects an integer, got 'abc'"},
+      {{g, "--weights", "f8"}, "--weights must be f32 or f16, got 'f8'"},
+      {{g, "--max-image-pixels", "0"}, "--max-image-pixels expects a positive integer, got '0'"},
+      {{g, "--max-image-pixels", "-5"}, "--max-image-pixels expects a positive integer, got '-5'"},
+      {{g, "--max-image-pixels", "99999999999999999999"}, "--max-image-pixels expects a positive integer"},
+      {{g, "--set", "nodot"}, "--set expects ID.INPUT=VALUE, got 'nodot'"},
+      {{g, "--set", "3.steps"}, "--set expects ID.INPUT=VALUE, got '3.steps'"},
+      {{g, "--set"}, "--set needs a value"},
+      {{g, "--models-dir", "--quiet"}, "--models-dir needs a value (got the option '--quiet'"},
+      {{g, (kGraphs / "img2img.json").string()}, "more than one graph file given"},
+      {{}, "no graph file given"},
+      {{(kGraphs / "nothere.json").string()}, "nothere.json"},
+  };
+  for (const auto& [args, needle] : cases) {
+    TempDir out("flags");
+    std::vector<std::string> a = {"run", "--output-dir", (out / "o").string()};
+    a.insert(a.end(), args.begin(), args.end());
+    Case c{vkflow(a), files_under(out / "o")};
+    INFO("args: " << nlohmann::json(args).dump());
+    expect_failure(c, 2, {needle});
+  }
+}
+
 TEST_CASE("bad input: failures while running name the node and file (exit 1)", "[e2e][bad_input]") {
   TempDir dir("files");
   SECTION("a checkpoint that is not safetensors") {

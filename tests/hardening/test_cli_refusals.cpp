@@ -40,6 +40,12 @@ TEST_CASE("run: filename_prefix and file names outside their folder are refused 
   expect_refused(run_txt2img({"9.filename_prefix=a\x01" "b"}), "control character");
   expect_refused(run_txt2img({"4.ckpt_name=../checkpoints/vkflow-fashion.safetensors"}), "'..' is not allowed");
   CHECK_FALSE(fs::exists("/tmp/vkflow_abs_prefix_00001_.png"));
+  // A NUL only a graph file can carry (JSON "\u0000"): refused, not cut to "ab".
+  TempDir d("nulprefix");
+  auto doc = load_json(kGraphs / "txt2img.json");
+  doc["9"]["inputs"]["filename_prefix"] = std::string("ab\0cd", 5);
+  write_file(d / "g.json", doc.dump());
+  expect_refused(run_txt2img({}, d / "g.json"), "control character (byte 0x00)");
 }
 
 TEST_CASE("run: a symlink in the output folder pointing outside is not written through", "[hardening][cpu]") {

@@ -7,6 +7,8 @@
 #include "engine/graph/graph.h"
 #include "engine/graph/workflow.h"
 #include "engine/io/json_limits.h"
+#include "engine/io/png.h"
+#include "engine/io/png_text.h"
 #include "engine/io/safetensors.h"
 #include "server/request_check.h"
 #include "tests/e2e/e2e_util.h"
@@ -78,4 +80,41 @@ TEST_CASE("server request checks: deep or malformed bodies are 400, never a cras
   r = server::check_prompt_request(req, graph::Registry::instance(), {});
   REQUIRE(std::holds_alternative<server::Response>(r));
   CHECK(contains(std::get<server::Response>(r).body, "prompt must be an object of nodes"));
+}
+
+TEST_CASE("fuzz regression: a PNG text chunk whose length passes the file's end is not allocated", "[hardening][cpu]") {
+  // fuzz_image timed out (15 s under ASan) on this 151-byte PNG: its iTXt chunk after IHDR claims
+  // 603979807 bytes, which were allocated and zero-filled before the read failed. Now the scan stops at
+  // the damaged chunk.
+  const fs::path f = kCorpus / "image" / "timeout_text_chunk_length.png";
+  REQUIRE(fs::file_size(f) == 151);
+  CHECK(io::read_png_text(f).empty());
+  CHECK_THROWS_AS(io::load_image(f, uint64_t(1) << 20), std::runtime_error);  // no pixel data: an error
+  // An intact tEXt chunk before one claiming 2^30 bytes is kept.
+  TempDir d("pngtext");
+  std::string png = "\x89PNG\r\n\x1a\n";
+  png += std::string("\0\0\0\x09", 4) + "tEXt" + "key" + std::string(1, '\0') + "value" + std::string(4, '\0');
+  png += std::string("\x40\0\0\0", 4) + "tEXt" + "big" + std::string(1, '\0') + "value";
+  write_file(d / "t.png", png);
+  auto text = io::read_png_text(d / "t.png");
+  CHECK(text.size() == 1);
+  CHECK(text["key"] == "value");
+}
+
+TEST_CASE("fuzz regression: a PNG chunk length past the file's end is refused before stb_image decodes", "[hardening][cpu]") {
+  // fuzz_image timed out (14 s under ASan) on this 169-byte PNG: its IDAT claims 2003763214 bytes, which
+  // stb_image allocated before finding the file short (in production a 2 GiB allocation per request).
+  const fs::path f = kCorpus / "image" / "timeout_idat_length.png";
+  REQUIRE(fs::file_size(f) == 169);
+  CHECK_THROWS_WITH(io::load_image(f, uint64_t(1) << 20),
+                    Catch::Contains("timeout_idat_length.png: damaged PNG: chunk 'IDAT' of 2003763214 bytes runs past "
+                                    "the end of the file (169 bytes)"));
+  // Every intact PNG of the seed corpus still decodes, one without IEND's CRC included.
+  auto img = io::load_image(kCorpus / "image" / "gray16.png");
+  CHECK(img.width > 0);
+  TempDir d("pngnocrc");
+  std::string png = slurp(kCorpus / "image" / "gray16.png");
+  REQUIRE(png.substr(png.size() - 8, 4) == "IEND");
+  write_file(d / "nocrc.png", png.substr(0, png.size() - 4));
+  CHECK(io::load_image(d / "nocrc.png").width == img.width);
 }

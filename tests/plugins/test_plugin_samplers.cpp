@@ -140,7 +140,7 @@ TEST_CASE("predictor-corrector VE/VP sample the analytic data distribution", "[p
   }
 }
 
-TEST_CASE("a plugin sampler's error and NaN become errors naming sampler and plugin", "[plugins][sampling]") {
+TEST_CASE("a plugin sampler's error, NaN, garbage result or exception becomes an error naming sampler and plugin", "[plugins][sampling]") {
   require_plugin("test_plugin_sample_error");
   require_plugin("test_plugin_nan");
   Small s;
@@ -161,6 +161,25 @@ TEST_CASE("a plugin sampler's error and NaN become errors naming sampler and plu
     CHECK(m.find("org.vkflow.test.nan") != std::string::npos);
     CHECK(m.find("256 NaN") != std::string::npos);
   }
+  // garbage from the plugin: a result that is no handle of the call, an exception out of sample()
+  require_plugin("test_plugin_bad_result");
+  require_plugin("test_plugin_throw_sample");
+  for (const auto& [name, what] : {std::pair<std::string, std::string>{"tp_bad_result", "returned no valid result tensor"},
+                                   {"tp_throw_sample", "an exception escaped the plugin's sample()"}}) {
+    INFO(name);
+    try {
+      s.run(name, 4);
+      FAIL("no error");
+    } catch (const SamplingError& e) {
+      const std::string m = e.what();
+      INFO(m);
+      CHECK(m.find("sampler '" + name + "'") != std::string::npos);
+      CHECK(m.find(name == "tp_bad_result" ? "test_plugin_bad_result.so" : "test_plugin_throw_sample.so") !=
+            std::string::npos);
+      CHECK(m.find(what) != std::string::npos);
+    }
+  }
+  CHECK(to_host(s.ctx, s.run("euler", 2)).size() == 256);  // the engine keeps working
 }
 
 TEST_CASE("cancel stops a plugin that ignores it within one step", "[plugins][sampling]") {

@@ -4,8 +4,12 @@
 // predictor-corrector sampler against the analytic data distribution; error, NaN and cancel paths.
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -193,4 +197,36 @@ TEST_CASE("cancel stops a plugin that ignores it within one step", "[plugins][sa
   };
   CHECK_THROWS_AS(s.run("tp_ignore_cancel", 4), SamplingCancelled);
   CHECK(calls == 3);  // the plugin kept asking 10000 times; the host ran the model no more
+}
+
+TEST_CASE("a plugin that stops calling the host cannot hang the run past the cancel plus one step",
+          "[plugins][sampling]") {
+  require_plugin("test_plugin_spin");
+  void* h = dlopen(test::plugin_file("test_plugin_spin").c_str(), RTLD_NOW | RTLD_NOLOAD);
+  REQUIRE(h);
+  auto* stop = static_cast<volatile int*>(dlsym(h, "tp_spin_stop"));
+  auto* exits = static_cast<volatile int*>(dlsym(h, "tp_spin_exits"));
+  REQUIRE(stop);
+  REQUIRE(exits);
+  Small s;
+  // cancel from another thread while the plugin sleeps in its own loop (it never calls the host again)
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    s.cancel = true;
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(s.run("tp_spin", 4), SamplingCancelled);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  canceller.join();
+  // the host gave up after the grace period (0.5 s, the steps here are far shorter), not after the
+  // plugin's own 60 s; a generous bound, not a timing measurement
+  CHECK(waited < 20.0);
+  CHECK(*exits == 0);  // it really was still running when the host moved on
+  // the engine keeps working on this thread while the abandoned plugin thread still runs
+  s.cancel = false;
+  CHECK(to_host(s.ctx, s.run("euler", 2)).size() == 256);
+  *stop = 1;  // let the abandoned thread finish (its remaining host calls return at once)
+  for (int i = 0; i < 5000 && !*exits; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  CHECK(*exits == 1);
+  dlclose(h);
 }

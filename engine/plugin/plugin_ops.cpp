@@ -65,26 +65,30 @@ vkflow_result_t t_alloc_like(vkflow_run_t* r, vkflow_tensor_t l, vkflow_tensor_t
   });
 }
 void t_release(vkflow_run_t* r, vkflow_tensor_t t) {
-  if (r && t) r->handles.erase(reinterpret_cast<uintptr_t>(t));
+  if (r && t) on_host(r, 0, [&] { return int(r->handles.erase(reinterpret_cast<uintptr_t>(t))); });
 }
 vkflow_result_t t_shape(vkflow_run_t* r, vkflow_tensor_t t, int64_t* dims, uint32_t* rank) {
   if (!r) return VKFLOW_INVALID_ARGUMENT;
-  try {  // a query: answered after a cancel too
-    const Tensor& x = get_tensor(r, t, "t");
-    if (!dims || !rank) throw BadArgument("dims/rank is NULL");
-    *rank = uint32_t(x.rank());
-    for (int i = 0; i < x.rank(); ++i) dims[i] = x.dim(i);
-    return VKFLOW_OK;
-  } catch (const std::exception& e) {
-    r->last_error = std::string("shape: ") + e.what();
-    return VKFLOW_INVALID_ARGUMENT;
-  }
+  return on_host(r, vkflow_result_t(VKFLOW_CANCELLED), [&]() -> vkflow_result_t {
+    try {  // a query: answered after a cancel too
+      const Tensor& x = get_tensor(r, t, "t");
+      if (!dims || !rank) throw BadArgument("dims/rank is NULL");
+      *rank = uint32_t(x.rank());
+      for (int i = 0; i < x.rank(); ++i) dims[i] = x.dim(i);
+      return VKFLOW_OK;
+    } catch (const std::exception& e) {
+      r->last_error = std::string("shape: ") + e.what();
+      return VKFLOW_INVALID_ARGUMENT;
+    }
+  });
 }
 int32_t t_dtype(vkflow_run_t* r, vkflow_tensor_t t) {
   if (!r) return -1;
-  auto it = r->handles.find(reinterpret_cast<uintptr_t>(t));
-  if (it == r->handles.end()) return -1;
-  return it->second.dtype() == DType::F32 ? VKFLOW_DTYPE_F32 : it->second.dtype() == DType::F16 ? VKFLOW_DTYPE_F16 : -1;
+  return on_host(r, int32_t(-1), [&]() -> int32_t {
+    auto it = r->handles.find(reinterpret_cast<uintptr_t>(t));
+    if (it == r->handles.end()) return -1;
+    return it->second.dtype() == DType::F32 ? VKFLOW_DTYPE_F32 : it->second.dtype() == DType::F16 ? VKFLOW_DTYPE_F16 : -1;
+  });
 }
 vkflow_result_t t_copy(vkflow_run_t* r, vkflow_tensor_t dst, vkflow_tensor_t src) {
   return guarded(r, "copy", [&] {

@@ -32,9 +32,11 @@
  *     a sample call of the same plugin. The host serializes loading (one init at a time, process-wide); it
  *     may load a plugin while other threads run other plugins' samplers or list samplers and nodes (the
  *     host's registries are locked), and a plugin's samplers become visible only after its init returned.
- *   - sample() runs on the sampling thread; every function taking a vkflow_run_t* must be called on that
- *     thread, during that call. Different sample calls never run concurrently in one process today, but a
- *     plugin keeps its per-call state in locals, not globals, so that later hosts may run them in parallel.
+ *   - sample() runs on the sampling thread, a thread the host starts for that call; every function taking
+ *     a vkflow_run_t* must be called on that thread, during that call (the host executes each such call
+ *     on its own thread while the plugin's waits, so a plugin never races the host's GPU work). Different
+ *     sample calls never run concurrently in one process today, but a plugin keeps its per-call state in
+ *     locals, not globals, so that later hosts may run them in parallel.
  *
  * GPU work
  *   Tensors live on the GPU. Tensor operations and kernel dispatches are recorded into the same command
@@ -44,7 +46,11 @@
  * Cancellation
  *   Once the user cancels, every host function taking a vkflow_run_t* returns VKFLOW_CANCELLED without doing
  *   any work (denoise no longer runs the model); the plugin should return VKFLOW_CANCELLED promptly. The host
- *   also checks between steps in step_done.
+ *   also checks between steps in step_done, and while the plugin runs its own code. A plugin that has not
+ *   returned one step after the cancel (its longest step so far, at least 0.5 s) is abandoned: the host
+ *   reports the run as cancelled and moves on, the plugin's thread keeps running until sample() returns,
+ *   and from then on every host function returns at once without effect (VKFLOW_CANCELLED, dtype -1,
+ *   is_cancelled 1) and the call's tensor handles are gone. sample() must still return eventually.
  */
 #ifndef VKFLOW_PLUGIN_H
 #define VKFLOW_PLUGIN_H

@@ -1,8 +1,14 @@
 /* One test plugin, one behaviour per build (TP_MODE_<mode>, see plugins/CMakeLists.txt), for the loader's
  * error paths (tests/plugins/). Each registers a trivial sampler "tp_<mode>" that returns its denoise. */
+#if defined(TP_MODE_spin)
+#define _POSIX_C_SOURCE 200112L /* nanosleep under -std=c99 */
+#endif
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
+#if defined(TP_MODE_spin)
+#include <time.h>
+#endif
 
 #include "vkflow_plugin.h"
 
@@ -36,6 +42,16 @@ typedef struct {
 
 static const vkflow_tensor_ops_t* ops;
 
+#if defined(TP_MODE_spin)
+/* set by the test (dlsym) once the host gave up on this sampler, so the abandoned thread ends */
+VKFLOW_PLUGIN_EXPORT volatile int tp_spin_stop = 0;
+VKFLOW_PLUGIN_EXPORT volatile int tp_spin_exits = 0;
+#endif
+
+#if defined(TP_MODE_undefined_symbol)
+extern int vkflow_test_no_such_function(void); /* resolved by nobody: dlopen (RTLD_NOW) must refuse */
+#endif
+
 static vkflow_result_t sample(const vkflow_sample_call_t* c, vkflow_tensor_t* result) {
   vkflow_tensor_t x = c->x, D = NULL;
   int32_t i;
@@ -43,6 +59,26 @@ static vkflow_result_t sample(const vkflow_sample_call_t* c, vkflow_tensor_t* re
 #if defined(TP_MODE_sample_error)
   c->api->set_error(c->run, "tp: deliberate failure in step 1");
   return VKFLOW_ERROR;
+#endif
+#if defined(TP_MODE_bad_result)
+  (void)steps;
+  (void)D;
+  (void)i;
+  *result = (vkflow_tensor_t)(uintptr_t)0x7f00dead; /* garbage: no handle of this call */
+  return VKFLOW_OK;
+#endif
+#if defined(TP_MODE_spin)
+  /* Never calls the host after its first step: spins (sleeping) until the test sets tp_spin_stop, or 60 s. */
+  (void)D;
+  (void)steps;
+  c->api->step_done(c->run, 0, 1, x, NULL);
+  for (i = 0; i < 60000 && !tp_spin_stop; ++i) {
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  tp_spin_exits = 1;
+  *result = x;
+  return VKFLOW_OK;
 #endif
 #if defined(TP_MODE_ignore_cancel)
   /* never looks at results: keeps calling denoise for 10000 steps, ignoring VKFLOW_CANCELLED */
@@ -77,7 +113,37 @@ static vkflow_result_t init(const vkflow_host_t* host) {
   const vkflow_samplers_t* reg = (const vkflow_samplers_t*)host->get_capability(host, VKFLOW_CAP_SAMPLERS);
   ops = (const vkflow_tensor_ops_t*)host->get_capability(host, VKFLOW_CAP_TENSOR_OPS);
   if (!reg || !ops) return VKFLOW_UNSUPPORTED;
-  if (host->get_capability(host, "vkflow.no_such_thing/1") != NULL) return VKFLOW_ERROR;
+  /* capabilities are asked for by exact versioned id: anything else is NULL */
+  if (host->get_capability(host, "vkflow.no_such_thing/1") != NULL ||
+      host->get_capability(host, "vkflow.tensor_ops/2") != NULL ||
+      host->get_capability(host, "vkflow.tensor_ops") != NULL || host->get_capability(host, "") != NULL ||
+      host->get_capability(host, NULL) != NULL)
+    return VKFLOW_ERROR;
+#if defined(TP_MODE_undefined_symbol)
+  if (vkflow_test_no_such_function() != 0) return VKFLOW_ERROR;
+#endif
+#if defined(TP_MODE_no_sampler)
+  (void)sample;
+  (void)reg;
+  return VKFLOW_OK; /* "succeeds" without registering anything */
+#endif
+#if defined(TP_MODE_bad_kernel)
+  {
+    const vkflow_kernels_t* kt = (const vkflow_kernels_t*)host->get_capability(host, VKFLOW_CAP_KERNELS);
+    vkflow_kernel_desc_t k;
+    vkflow_kernel_t out = NULL;
+    vkflow_result_t rc;
+    if (!kt) return VKFLOW_UNSUPPORTED;
+    memset(&k, 0, sizeof k);
+    k.struct_size = sizeof k;
+    k.name = "broken";
+    k.language = VKFLOW_KERNEL_GLSL;
+    k.code = "#version 450\nlayout(local_size_x = 64) in;\nvoid main() { undeclared_thing = 1; }\n";
+    k.binding_count = 1;
+    rc = kt->register_kernel(host, &k, &out);
+    if (rc != VKFLOW_OK) return rc;
+  }
+#endif
 #if defined(TP_MODE_init_fail)
   (void)sample;
   host->log(host, VKFLOW_LOG_ERROR, "tp: init refuses on purpose");
@@ -115,7 +181,15 @@ static vkflow_result_t init(const vkflow_host_t* host) {
 #endif
 }
 
-#if !defined(TP_MODE_no_entry)
+#if defined(TP_MODE_bad_entry)
+/* garbage in the entry: a struct_size smaller than any ABI's entry */
+VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry = {
+    {TP_MAJOR, TP_MINOR, 0}, 4u, "org.vkflow.test.bad_entry", "test plugin", "0", init, NULL};
+#elif defined(TP_MODE_no_init)
+VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry = {
+    {TP_MAJOR, TP_MINOR, 0}, sizeof(vkflow_plugin_entry_t), "org.vkflow.test.no_init", "test plugin", "0", NULL, NULL};
+VKFLOW_PLUGIN_EXPORT vkflow_result_t (*tp_keep_init(void))(const vkflow_host_t*) { return init; }
+#elif !defined(TP_MODE_no_entry)
 VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry = {
     {TP_MAJOR, TP_MINOR, 0}, sizeof(vkflow_plugin_entry_t), "org.vkflow.test." TP_STR(TP_MODE_NAME),
     "test plugin", "0", init, NULL};

@@ -5,6 +5,9 @@
 #include "engine/plugin/plugin_host.h"
 #include "engine/sampling/sampler.h"
 #include "tests/plugins/plugin_paths.h"
+#include "tests/support/temp_dir.h"
+
+#include <fstream>
 
 using namespace vkf;
 using vkf::test::plugin_file;
@@ -87,4 +90,57 @@ TEST_CASE("plugin loader: missing entry, init failure, duplicates and malformed 
   int failed = 0;
   for (const auto& r : plugin::plugin_reports()) failed += r.loaded ? 0 : 1;
   CHECK(failed >= 6);
+}
+
+TEST_CASE("plugin loader: a malformed plugin (bad file, unresolved symbol, garbage entry, exception) is "
+          "reported and skipped", "[plugins][cpu]") {
+  struct Case {
+    const char* target;
+    const char* reason;
+  } cases[] = {
+      {"test_plugin_undefined_symbol", "cannot load: "},
+      {"test_plugin_bad_entry", "entry struct_size 4 is smaller than ABI 1.0's"},
+      {"test_plugin_no_init", "entry has no init function"},
+      {"test_plugin_no_sampler", "init registered no sampler"},
+      {"test_plugin_bad_kernel", "kernel 'broken'"},
+      {"test_plugin_throw_init", "an exception escaped init"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.target);
+    const auto r = plugin::load_plugin(plugin_file(c.target));
+    INFO(r.error);
+    CHECK_FALSE(r.loaded);
+    CHECK(contains(r.path, std::string(c.target) + ".so"));  // the report names the file
+    CHECK(contains(r.error, c.reason));
+  }
+  // dlopen's own reason for the unresolved symbol, and the compiler's for the broken kernel
+  CHECK(contains(plugin::load_plugin(plugin_file("test_plugin_undefined_symbol")).error, "already loaded"));
+  bool saw_symbol = false, saw_glsl = false;
+  for (const auto& r : plugin::plugin_reports()) {
+    saw_symbol |= contains(r.error, "vkflow_test_no_such_function");
+    saw_glsl |= contains(r.error, "undeclared_thing");
+  }
+  CHECK(saw_symbol);
+  CHECK(saw_glsl);
+  for (const char* s : {"tp_undefined_symbol", "tp_bad_entry", "tp_no_init", "tp_bad_kernel"})
+    CHECK_FALSE(sampling::is_sampler_name(s));
+
+  // not a shared library at all: garbage bytes with a .so name, and an empty file
+  test::TempDir tmp("plugin_garbage");
+  {
+    std::ofstream f(tmp.path() / "garbage.so", std::ios::binary);
+    for (int i = 0; i < 4096; ++i) f.put(char((i * 2654435761u) >> 13));
+  }
+  std::ofstream(tmp.path() / "empty.so").close();
+  for (const char* name : {"garbage.so", "empty.so"}) {
+    const auto r = plugin::load_plugin(tmp.path() / name);
+    INFO(r.error);
+    CHECK_FALSE(r.loaded);
+    CHECK(contains(r.path, name));
+    CHECK(contains(r.error, "cannot load: "));
+  }
+  // the engine keeps working: a good plugin still loads after all of these
+  const auto ok = plugin::load_plugin(plugin_file("test_plugin_ok"));
+  CHECK((ok.loaded || ok.error == "already loaded"));
+  CHECK(sampling::is_sampler_name("euler"));
 }

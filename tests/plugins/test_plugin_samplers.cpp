@@ -4,8 +4,12 @@
 // predictor-corrector sampler against the analytic data distribution; error, NaN and cancel paths.
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -140,7 +144,7 @@ TEST_CASE("predictor-corrector VE/VP sample the analytic data distribution", "[p
   }
 }
 
-TEST_CASE("a plugin sampler's error and NaN become errors naming sampler and plugin", "[plugins][sampling]") {
+TEST_CASE("a plugin sampler's error, NaN, garbage result or exception becomes an error naming sampler and plugin", "[plugins][sampling]") {
   require_plugin("test_plugin_sample_error");
   require_plugin("test_plugin_nan");
   Small s;
@@ -161,6 +165,25 @@ TEST_CASE("a plugin sampler's error and NaN become errors naming sampler and plu
     CHECK(m.find("org.vkflow.test.nan") != std::string::npos);
     CHECK(m.find("256 NaN") != std::string::npos);
   }
+  // garbage from the plugin: a result that is no handle of the call, an exception out of sample()
+  require_plugin("test_plugin_bad_result");
+  require_plugin("test_plugin_throw_sample");
+  for (const auto& [name, what] : {std::pair<std::string, std::string>{"tp_bad_result", "returned no valid result tensor"},
+                                   {"tp_throw_sample", "an exception escaped the plugin's sample()"}}) {
+    INFO(name);
+    try {
+      s.run(name, 4);
+      FAIL("no error");
+    } catch (const SamplingError& e) {
+      const std::string m = e.what();
+      INFO(m);
+      CHECK(m.find("sampler '" + name + "'") != std::string::npos);
+      CHECK(m.find(name == "tp_bad_result" ? "test_plugin_bad_result.so" : "test_plugin_throw_sample.so") !=
+            std::string::npos);
+      CHECK(m.find(what) != std::string::npos);
+    }
+  }
+  CHECK(to_host(s.ctx, s.run("euler", 2)).size() == 256);  // the engine keeps working
 }
 
 TEST_CASE("cancel stops a plugin that ignores it within one step", "[plugins][sampling]") {
@@ -174,4 +197,36 @@ TEST_CASE("cancel stops a plugin that ignores it within one step", "[plugins][sa
   };
   CHECK_THROWS_AS(s.run("tp_ignore_cancel", 4), SamplingCancelled);
   CHECK(calls == 3);  // the plugin kept asking 10000 times; the host ran the model no more
+}
+
+TEST_CASE("a plugin that stops calling the host cannot hang the run past the cancel plus one step",
+          "[plugins][sampling]") {
+  require_plugin("test_plugin_spin");
+  void* h = dlopen(test::plugin_file("test_plugin_spin").c_str(), RTLD_NOW | RTLD_NOLOAD);
+  REQUIRE(h);
+  auto* stop = static_cast<volatile int*>(dlsym(h, "tp_spin_stop"));
+  auto* exits = static_cast<volatile int*>(dlsym(h, "tp_spin_exits"));
+  REQUIRE(stop);
+  REQUIRE(exits);
+  Small s;
+  // cancel from another thread while the plugin sleeps in its own loop (it never calls the host again)
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    s.cancel = true;
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(s.run("tp_spin", 4), SamplingCancelled);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  canceller.join();
+  // the host gave up after the grace period (0.5 s, the steps here are far shorter), not after the
+  // plugin's own 60 s; a generous bound, not a timing measurement
+  CHECK(waited < 20.0);
+  CHECK(*exits == 0);  // it really was still running when the host moved on
+  // the engine keeps working on this thread while the abandoned plugin thread still runs
+  s.cancel = false;
+  CHECK(to_host(s.ctx, s.run("euler", 2)).size() == 256);
+  *stop = 1;  // let the abandoned thread finish (its remaining host calls return at once)
+  for (int i = 0; i < 5000 && !*exits; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  CHECK(*exits == 1);
+  dlclose(h);
 }

@@ -103,6 +103,30 @@ TEST_CASE("a plugin built in its own CMake project against only the installed he
   INFO(r.error);
   REQUIRE(r.loaded);
   CHECK(r.samplers == std::vector<std::string>{"standalone_euler"});
+
+  // the install also holds the example plugins, ready to load, and their sources + README as templates
+  fs::path inst_plugins, docs;
+  for (const auto& e : fs::recursive_directory_iterator(prefix)) {
+    if (e.path().filename() == "euler_churn_plugin.so") inst_plugins = e.path().parent_path();
+    if (e.path().filename() == "pc_sampler.c") docs = e.path().parent_path();
+  }
+  REQUIRE(!inst_plugins.empty());
+  CHECK(inst_plugins.parent_path().filename() == "vkflow");
+  for (const char* f : {"dpmpp_2m_plugin.so", "pc_sampler_plugin.so"}) CHECK(fs::exists(inst_plugins / f));
+  CHECK_FALSE(fs::exists(inst_plugins / "test_plugin_ok.so"));  // test plugins are not installed
+  REQUIRE(!docs.empty());
+  CHECK(fs::exists(docs / "README.md"));
+  auto listed = test::run_captured({VKFLOW_BINARY, "plugins", "--plugins-dir", inst_plugins.string()});
+  INFO(listed.out << listed.err);
+  CHECK(listed.code == 0);
+  for (const char* line : {"dpmpp_2m_plugin.so  loaded", "euler_churn_plugin.so  loaded", "pc_sampler_plugin.so  loaded"})
+    CHECK(listed.out.find(line) != std::string::npos);
+  // an installed example source builds as strict C99 against only the installed header
+  auto cc = test::run_shell(std::string(VKFLOW_C_COMPILER) + " -std=c99 -Wall -Wextra -Werror -pedantic -fPIC -shared -I" +
+                            (prefix / "include").string() + " " + (docs / "euler_churn.c").string() + " -lm -o " +
+                            (tmp.path() / "euler_churn_copy.so").string() + " 2>&1");
+  INFO(cc.out << cc.err);
+  CHECK(cc.code == 0);
 }
 
 TEST_CASE("vkflow plugins lists loaded and failed plugins and exits 0", "[plugins][cpu][cli]") {

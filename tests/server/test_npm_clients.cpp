@@ -32,3 +32,16 @@ TEST_CASE("serve: ComfyPool spreads a batch over two instances; small load run",
                           VKFLOW_BINARY + " " + src;
   REQUIRE(std::system(cmd.c_str()) == 0);
 }
+
+// The soak variant (tests/server/npm/soak_test.mjs): the server SIGKILLed twice mid-prompt while prompts
+// keep arriving, restarted on the same port; every prompt completes exactly once.
+TEST_CASE("serve: SIGKILLed twice mid-run, restarted, no prompt lost or duplicated", "[server][e2e][npm]") {
+  const std::string src = VKFLOW_SOURCE_DIR;
+  if (!std::filesystem::exists("/usr/bin/node") || !std::filesystem::exists(src + "/tools/npm/node_modules/ws")) {
+    WARN("skipped: node or tools/npm/node_modules (tools/deps.sh runs npm ci) is missing");
+    return;
+  }
+  const std::string cmd = "timeout -k 10 300 /usr/bin/node " + src + "/tests/server/npm/soak_test.mjs " +
+                          VKFLOW_BINARY + " " + src;
+  REQUIRE(std::system(cmd.c_str()) == 0);
+}

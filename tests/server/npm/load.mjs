@@ -4,7 +4,8 @@
 // each, so the loader and text encoders come from the cache). Each prompt carries a client-chosen
 // prompt_id, so a POST whose reply was lost (the server killed) is retried without ever queueing it twice:
 // a retry of an accepted id gets 400 "prompt_id already used". Completion is read from /history.
-// Optionally the server is SIGKILLed `kills` times mid-run and restarted on the same port.
+// Optionally the server is SIGKILLed `kills` times mid-prompt and restarted on the same port; `paceMs`
+// between a client's POSTs keeps prompts arriving across the kills.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import { check, txt2img } from "./serve_proc.mjs";
@@ -29,7 +30,7 @@ const MiB = (b) => (b / 1048576).toFixed(1);
 // One POST /prompt, retried while the server is down; resolves with its latency in ms (of the try that
 // got an answer), or rejects on an unexpected reply.
 async function postPrompt(srv, body, deadline) {
-  for (;;) {
+  for (let refused = 0; ; refused++) {
     check(Date.now() < deadline, `POST /prompt ${body.prompt_id}: no answer before the deadline`);
     const t0 = performance.now();
     let r;
@@ -44,10 +45,10 @@ async function postPrompt(srv, body, deadline) {
     const j = await r.json().catch(() => ({}));
     if (r.status === 200) {
       check(j.prompt_id === body.prompt_id, `/prompt kept the client's prompt_id (${JSON.stringify(j)})`);
-      return { ms, retried: false };
+      return { ms, retried: false, refused };
     }
     // a retry of a prompt the killed server had already stored
-    if (r.status === 400 && JSON.stringify(j).includes("prompt_id already used")) return { ms, retried: true };
+    if (r.status === 400 && JSON.stringify(j).includes("prompt_id already used")) return { ms, retried: true, refused };
     throw new Error(`POST /prompt ${r.status}: ${JSON.stringify(j).slice(0, 300)}`);
   }
 }
@@ -72,7 +73,7 @@ function openWs(WS, srv, clientId, stats, stopped) {
 }
 
 // Runs the load; returns the figures. Throws (the caller stops the server) when a check fails.
-export async function runLoad(srv, repo, WS, { clients = 16, prompts = 48, steps = 2, kills = 0, tag = "a", seed0 = 1000,
+export async function runLoad(srv, repo, WS, { clients = 16, prompts = 48, steps = 2, kills = 0, tag = "a", seed0 = 1000, paceMs = 0,
   timeoutMs = 120000, log = console.log } = {}) {
   const deadline = Date.now() + timeoutMs;
   const ids = Array.from({ length: prompts }, () => crypto.randomUUID());
@@ -81,7 +82,7 @@ export async function runLoad(srv, repo, WS, { clients = 16, prompts = 48, steps
 
   const mem0 = memoryOf(srv.proc.pid);
   const promptMs = [], infoMs = [];
-  let retried = 0, done = false, killed = 0, accepted = 0;
+  let retried = 0, refused = 0, done = false, killed = 0, accepted = 0;
   const t0 = performance.now();
 
   // /object_info/KSampler (a tiny request) timed while the queue is full.
@@ -96,14 +97,16 @@ export async function runLoad(srv, repo, WS, { clients = 16, prompts = 48, steps
     }
   })();
 
-  // Soak: SIGKILL mid-prompt at evenly spaced points of the run, restart on the same port.
+  // Soak: SIGKILL mid-prompt at evenly spaced points of the run (of the POSTs when they are paced, else of
+  // the completions), restart on the same port.
   const killer = (async () => {
     for (let k = 1; k <= kills; k++) {
       const at = Math.floor((k * prompts) / (kills + 1));
       while (!done && Date.now() < deadline) {
         const h = await getJson(srv, "/history").catch(() => null);
         const q = await getJson(srv, "/queue").catch(() => null);
-        if (h && q && Object.keys(h).length >= at && q.queue_running.length > 0) break;
+        const progress = paceMs ? accepted : Object.keys(h || {}).length;
+        if (h && q && progress >= at && q.queue_running.length > 0) break;
         await sleep(50);
       }
       if (done) break;
@@ -122,7 +125,9 @@ export async function runLoad(srv, repo, WS, { clients = 16, prompts = 48, steps
       const r = await postPrompt(srv, body, deadline);
       promptMs.push(r.ms);
       if (r.retried) retried++;
+      refused += r.refused;
       accepted++;
+      if (paceMs) await sleep(paceMs);  // spreads the POSTs over the run (the soak kills land among them)
     }
   }));
 
@@ -155,7 +160,7 @@ export async function runLoad(srv, repo, WS, { clients = 16, prompts = 48, steps
   check(kills === 0 || killed === kills, `killed ${killed} of ${kills} times`);
   const mem1 = memoryOf(srv.proc.pid);
   const fig = {
-    clients, prompts, steps, kills: killed, retried, wall_s: wall, throughput: prompts / wall,
+    clients, prompts, steps, kills: killed, retried, refused, wall_s: wall, throughput: prompts / wall,
     prompt_p50: percentile(promptMs, 50), prompt_p95: percentile(promptMs, 95),
     info_p50: percentile(infoMs, 50), info_p95: percentile(infoMs, 95), info_n: infoMs.length,
     rss_before: mem0.rss, rss_after: mem1.rss, peak_rss: mem1.hwm, ws_text: stats.text, ws_binary: stats.binary,
@@ -164,7 +169,8 @@ export async function runLoad(srv, repo, WS, { clients = 16, prompts = 48, steps
     `POST /prompt p50 ${fig.prompt_p50.toFixed(1)} ms p95 ${fig.prompt_p95.toFixed(1)} ms; ` +
     `/object_info/KSampler (queue full, n=${infoMs.length}) p50 ${fig.info_p50.toFixed(1)} ms p95 ${fig.info_p95.toFixed(1)} ms; ` +
     `server RSS ${MiB(mem0.rss)} -> ${MiB(mem1.rss)} MiB, peak ${MiB(mem1.hwm)} MiB` +
-    (kills ? ` (since the last restart); ${killed} SIGKILLs, ${retried} POSTs retried` : "") +
+    (kills ? ` (since the last restart); ${killed} SIGKILLs, ${refused} POSTs refused while down and retried, ` +
+      `${retried} answered "already used"` : "") +
     `; WebSocket messages ${stats.text} text, ${stats.binary} binary`);
   return fig;
 }

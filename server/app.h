@@ -25,6 +25,7 @@ struct AppOptions {
   size_t max_upload_bytes = 64u << 20;
   uint64_t max_image_pixels = uint64_t(1) << 26;    // decoded upload size (decompression bombs)
   int max_image_side = 16384;
+  int device = -1;  // the Vulkan device prompts run on (/system_stats); -1: VKFLOW_DEVICE or the preferred
   const graph::Registry* registry = &graph::Registry::instance();  // validation and /object_info
 };
 

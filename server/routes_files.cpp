@@ -11,6 +11,7 @@
 #include "engine/graph/registry.h"
 #include "engine/models/model_paths.h"
 #include "server/app.h"
+#include "server/device_stats.h"
 #include "server/safe_path.h"
 
 namespace vkf::server {
@@ -183,8 +184,19 @@ Response App::system_stats(const Request&) {
               {"pytorch_version", ""},
               {"embedded_python", false},
               {"argv", json::array({"vkflow", "serve"})}};
+  // ComfyUI lists the one device it runs on; torch_vram_* (PyTorch's reserved pool) maps to this
+  // process's own use of the heap where VK_EXT_memory_budget reports it.
   json dev = {{"name", "vulkan"}, {"type", "vulkan"}, {"index", 0}, {"vram_total", 0}, {"vram_free", 0},
               {"torch_vram_total", 0}, {"torch_vram_free", 0}};
+  if (auto m = device_memory(opt_.device)) {
+    dev["name"] = "vulkan:" + std::to_string(m->index) + " " + m->name;
+    dev["index"] = m->index;
+    dev["vram_total"] = m->total;
+    dev["vram_free"] = m->free;
+    dev["torch_vram_total"] = m->used;
+    dev["vulkan_device_type"] = m->type;
+    dev["vram_source"] = m->budget ? "VK_EXT_memory_budget" : "heap size";
+  }
   return json_response(200, {{"system", sys}, {"devices", json::array({dev})}});
 }
 

@@ -30,7 +30,9 @@ int serve(const ServeOptions& o) {
 
   try {
     WsHub hub;
-    App app(o.app, hub);
+    AppOptions app_opt = o.app;
+    app_opt.device = o.device;
+    App app(app_opt, hub);
     hub.on_connect = [&app](const std::string& sid) { return app.status_message(sid); };
     graph::CacheOptions cache;
     cache.enabled = o.cache;

@@ -1,9 +1,9 @@
 // Execution events, named as ComfyUI's websocket messages, delivered to a callback during a run:
-//   execution_start, execution_cached(nodes), then per node executing(node) [progress(node, v, max)...]
-//   [executed(node, ui output) for nodes with UI results], and finally one of execution_success,
-//   execution_error(node, class, message) or execution_interrupted(node, class). Cached output nodes get
-//   `executed` (their cached UI) right after execution_cached. Unlike ComfyUI there is no closing
-//   executing(null): the terminal event says the run is over.
+//   execution_start, execution_cached(every needed node in the cache), then per node executing(node)
+//   [progress(node, v, max)...] [executed(node, ui output) for nodes with UI results], and finally one of
+//   execution_success, execution_error(node, class, message) or execution_interrupted(node, class). Cached
+//   output nodes get `executed` (their cached UI) right after execution_cached. Unlike ComfyUI there is no
+//   closing executing(null): the terminal event says the run is over.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -131,6 +131,15 @@ std::set<std::string> Executor::to_run(const Graph& g, const std::vector<std::st
   return run;
 }
 
+std::vector<std::string> Executor::cached_nodes(const Graph& g, const std::map<std::string, std::string>& sigs,
+                                               const std::set<std::string>& to_run) const {
+  std::vector<std::string> ids;
+  for (auto& [id, sig] : sigs)
+    if (!to_run.count(id) && reg_.get(g.find(id)->class_type).is_cacheable() && cache_.peek(sig)) ids.push_back(id);
+  std::sort(ids.begin(), ids.end(), id_less);
+  return ids;
+}
+
 RunPlan Executor::plan(const Graph& g, const RunEnv& env) {
   RunPlan p;
   p.validation = validate(g, reg_, env.paths);
@@ -193,7 +202,7 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
   }
   std::sort(res.cached.begin(), res.cached.end(), id_less);
   Event cached_ev{EventType::ExecutionCached};
-  cached_ev.nodes = res.cached;
+  cached_ev.nodes = cached_nodes(g, sigs, to_run);
   emit(cached_ev);
   for (auto& id : res.cached) {
     if (cached_ui[id].empty()) continue;

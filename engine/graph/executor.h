@@ -72,6 +72,10 @@ class Executor {
   std::set<std::string> to_run(const Graph& g, const std::vector<std::string>& outputs,
                                const std::map<std::string, std::string>& sigs, bool peek,
                                std::map<std::string, const CacheEntry*>& hits);
+  // Every needed node whose outputs are in the cache, served or not (ComfyUI's execution_cached lists them
+  // all, also the ancestors of a served node that the walk never reached). Id order.
+  std::vector<std::string> cached_nodes(const Graph& g, const std::map<std::string, std::string>& sigs,
+                                        const std::set<std::string>& to_run) const;
   Inputs resolve_inputs(const Node& n, const NodeDef& def, const std::map<std::string, Outputs>& store) const;
 
   const Registry& reg_;

@@ -78,6 +78,25 @@ TEST_CASE("executor: changing only the seed re-executes only what is downstream"
   CHECK(r.ui["6"]["text"][0] == 48);
 }
 
+TEST_CASE("executor: execution_cached lists every cached node, also those behind a served one", "[cpu][graph]") {
+  Executor ex({}, test_registry());
+  Graph g = graph_of(kSeedGraph);
+  Ids cached;
+  RunEnv env;
+  env.on_event = [&](const Event& e) {
+    if (e.type == EventType::ExecutionCached) cached = e.nodes;
+  };
+  REQUIRE(run(ex, g, env).ok());
+  CHECK(cached.empty());
+  REQUIRE(run(ex, g, env).ok());  // the sinks are served; 1..5 are in the cache behind them
+  CHECK(cached == Ids{"1", "2", "3", "4", "5", "6", "7"});  // 8 feeds no output: not part of the run
+  g.set_input("4", "seed", 43);
+  auto r = run(ex, g, env);
+  REQUIRE(r.ok());
+  CHECK(r.cached == Ids{"3", "7"});              // served
+  CHECK(cached == Ids{"1", "2", "3", "7"});      // 1 and 2 are cached behind 3; 4..6 run
+}
+
 TEST_CASE("executor: a disabled cache re-runs everything", "[cpu][graph]") {
   CacheOptions off;
   off.enabled = false;
@@ -152,7 +171,8 @@ TEST_CASE("executor: events follow ComfyUI's sequence", "[cpu][graph]") {
                   "progress:2:2/3", "progress:2:3/3", "executing:3:3/3", "executed:3", "execution_success"});
   ev.clear();
   REQUIRE(run(ex, g, env).ok());
-  CHECK(ev == Ids{"execution_start", "execution_cached:1", "executed:3", "execution_success"});
+  // every node is cached, not only the sink served from the cache (ComfyUI lists them all)
+  CHECK(ev == Ids{"execution_start", "execution_cached:3", "executed:3", "execution_success"});
 
   Event e(EventType::Progress);
   e.node = "2", e.value = 1, e.max = 3;

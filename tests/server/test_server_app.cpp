@@ -12,6 +12,7 @@
 
 #include "engine/graph/exec_queue.h"
 #include "engine/io/png.h"
+#include "engine/vk/context.h"
 #include "server/app.h"
 #include "server/listener.h"
 #include "tests/graph/test_nodes.h"
@@ -189,6 +190,44 @@ TEST_CASE("serve: catalogue and system routes", "[server][cpu]") {
   REQUIRE(body(s(req("GET", "/embeddings"))).is_array());
   REQUIRE(s(req("GET", "/nope")).status == 404);
   REQUIRE(s.app.status_message("abc")["data"]["sid"] == "abc");
+}
+
+TEST_CASE("serve: /system_stats reports the Vulkan device's memory", "[server]") {
+  std::vector<vk::DeviceInfo> devs;
+  try {
+    devs = vk::list_devices();
+  } catch (const std::exception& e) {
+    WARN("skipped: no Vulkan loader (" << e.what() << ")");
+    return;
+  }
+  if (devs.empty()) {
+    WARN("skipped: no Vulkan 1.2 device");
+    return;
+  }
+  for (size_t i = 0; i < devs.size(); ++i) {  // same numbering as the engine's --device
+    Server s([&](AppOptions& o) { o.device = static_cast<int>(i); });
+    auto dev = body(s(req("GET", "/system_stats")))["devices"];
+    REQUIRE(dev.size() == 1);
+    INFO(dev[0].dump());
+    CHECK(dev[0]["index"] == i);
+    CHECK(dev[0]["name"] == "vulkan:" + std::to_string(i) + " " + devs[i].name);
+    CHECK(dev[0]["type"] == "vulkan");
+    const uint64_t total = dev[0]["vram_total"], free = dev[0]["vram_free"];
+    CHECK(total == devs[i].device_local_bytes);  // the largest device-local heap
+    CHECK(free <= total);
+    if (devs[i].device_local_budget_bytes) {  // VK_EXT_memory_budget: budget minus this process's usage
+      CHECK(dev[0]["vram_source"] == "VK_EXT_memory_budget");
+      CHECK(free <= devs[i].device_local_budget_bytes);
+      CHECK(free + dev[0]["torch_vram_total"].get<uint64_t>() > 0);
+    } else {  // lavapipe: the heap's size
+      CHECK(dev[0]["vram_source"] == "heap size");
+      CHECK(free == total);
+    }
+  }
+  Server none([](AppOptions& o) { o.device = 99; });  // no such device: the placeholder, still 200
+  auto r = none(req("GET", "/system_stats"));
+  REQUIRE(r.status == 200);
+  CHECK(body(r)["devices"][0]["vram_total"] == 0);
 }
 
 TEST_CASE("serve: the queue survives a process that dies mid-prompt", "[server][cpu]") {

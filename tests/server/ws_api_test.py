@@ -2,21 +2,43 @@
 """vkflow serve driven the way ComfyUI's script_examples/websockets_api_example.py drives ComfyUI:
 plain urllib for HTTP, the `websocket` client (python3-websocket) for /ws?clientId=. Also checks path
 refusals, upload + img2img, interrupt, history, and persistence across a SIGKILL.
-Every wait is bounded; exits non-zero with a message on the first failure.
+Every wait is bounded; exits 1 with a message on the first failure, 77 (skip) without python3-websocket.
+Every server it started is killed however it ends.
 
 usage: ws_api_test.py VKFLOW_BINARY REPO_DIR"""
-import json, os, signal, struct, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request, uuid
-import websocket  # python3-websocket
+import atexit, json, os, shutil, signal, struct, subprocess, sys, tempfile, time, urllib.error, urllib.parse
+import urllib.request, uuid
+
+try:
+    import websocket  # python3-websocket (tools/deps.sh)
+except ImportError:
+    print("SKIP: the python3 'websocket' module (Debian python3-websocket, tools/deps.sh) is not installed",
+          flush=True)
+    sys.exit(77)
 
 BIN, REPO = sys.argv[1], sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="vkflow-serve-test-")
 DEADLINE = time.time() + 240
+LIVE = []  # every server process started; killed at exit (a failed check, an exception, a signal)
+
+
+def kill_all():
+    for p in LIVE:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=30)
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+atexit.register(kill_all)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, lambda s, f: sys.exit(f"FAIL: signal {s}"))
 
 
 def check(cond, msg):
     if not cond:
         print("FAIL:", msg, flush=True)
-        sys.exit(1)
+        sys.exit(1)  # atexit kills the servers
 
 
 class Server:
@@ -29,6 +51,7 @@ class Server:
                 "--output-dir", f"{WORK}/output", "--input-dir", f"{WORK}/input", "--temp-dir", f"{WORK}/temp",
                 "--models-dir", f"{REPO}/models"]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+        LIVE.append(self.proc)
         line = self.proc.stdout.readline()
         check("listening on http://" in line, f"server did not start: {line!r}")
         self.port = int(line.split("http://")[1].split()[0].rsplit(":", 1)[1])
@@ -66,12 +89,14 @@ def queue_prompt(srv, prompt, client_id):
     return json.loads(urllib.request.urlopen(req, timeout=30).read())
 
 
-def wait_done(ws, prompt_id, seen):
+def wait_done(ws, prompt_id, seen, cached=None):
     while time.time() < DEADLINE:
         out = ws.recv()
         if isinstance(out, str):
             m = json.loads(out)
             seen.append(m["type"])
+            if m["type"] == "execution_cached" and cached is not None:
+                cached.extend(m["data"]["nodes"])
             if m["type"] == "executing":
                 d = m["data"]
                 if d["node"] is None and d["prompt_id"] == prompt_id:
@@ -111,10 +136,16 @@ def main():
 
     # re-queued with a new seed: the loader and text encoders come from the cache
     r2 = queue_prompt(srv, graph(seed=7), client_id)
-    seen = []
+    seen, cached = [], []
     t0 = time.time()
-    wait_done(ws, r2["prompt_id"], seen)
+    wait_done(ws, r2["prompt_id"], seen, cached)
     print(f"second prompt (new seed) took {time.time() - t0:.2f} s", flush=True)
+    # ComfyUI lists every cached node in one message: loader, both text encoders, the empty latent
+    check(sorted(cached) == ["4", "5", "6", "7"], f"execution_cached nodes {cached}")
+    # the same prompt again: nothing runs, every node is listed (before, only the served SaveImage was)
+    cached = []
+    wait_done(ws, queue_prompt(srv, graph(seed=7), client_id)["prompt_id"], [], cached)
+    check(sorted(cached) == ["3", "4", "5", "6", "7", "8", "9"], f"execution_cached on a re-queued prompt {cached}")
 
     # validation error: ComfyUI's shape, 400
     bad = graph()

@@ -59,7 +59,8 @@ async function saintnoSdk() {
       .run();
   }), T, "interrupt");
   const ir = await interrupted;
-  check(ir !== "finished" && ir.err, "saintno: the interrupted run did not finish");
+  check(ir !== "finished" && ir.err,
+    `saintno: the interrupted run was reported as ${ir === "finished" ? "finished" : JSON.stringify(ir)}`);
   // The client fails the call on the execution_interrupted message; the history entry is stored after it
   // (as in ComfyUI's prompt_worker), so poll for it, bounded.
   const isInterrupted = (e) => e?.status?.status_str === "error" &&

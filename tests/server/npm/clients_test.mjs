@@ -79,10 +79,15 @@ async function stableCanvasClient() {
   const client = new Client({ api_host: srv.host, clientId: "stable-canvas-client", WebSocket: ws });
   client.connect();
   const out = await withTimeout(client.enqueue(txt2img(repo, { seed: 21 }), {}), T, "stable-canvas enqueue");
-  check(out.prompt_id && out.images.length === 1, `stable-canvas: output ${JSON.stringify(out).slice(0, 300)}`);
-  const im = out.images[0];
-  const buf = im.type === "buff" ? im.data : await (await fetch(im.data)).arrayBuffer();
-  check(isPng(buf), "stable-canvas: image is a PNG");
+  // The client also collects the binary step previews ("buff") it sees once it has seen this prompt's
+  // `executing` event - how many depends on when its listener was attached, as against ComfyUI with
+  // previews on - so the saved output is the one "url" image, and every preview must be a PNG.
+  const urls = out.images.filter((im) => im.type === "url");
+  check(out.prompt_id && urls.length === 1 && out.images.every((im) => im.type === "url" || im.type === "buff"),
+    `stable-canvas: output ${JSON.stringify(out).slice(0, 300)}`);
+  check(isPng(await (await fetch(urls[0].data)).arrayBuffer()), "stable-canvas: the output image is a PNG");
+  for (const im of out.images.filter((im) => im.type === "buff"))
+    check(isPng(im.data), "stable-canvas: a step preview is a PNG");
   const st = await client.getPromptStatus(out.prompt_id);
   check(st.done === true, `stable-canvas: prompt status ${JSON.stringify(st)}`);
   const sys = await client.getSystemStats();

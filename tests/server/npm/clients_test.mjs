@@ -20,19 +20,26 @@ async function saintnoSdk() {
   await withTimeout(api.waitForReady(), T, "ComfyApi ready");
   const build = (g) => new PromptBuilder(g, ["seed", "steps"], ["images"])
     .setInputNode("seed", "3.inputs.seed").setInputNode("steps", "3.inputs.steps").setOutputNode("images", "9");
+  // The CallWrapper subscribes to a prompt's messages only once POST /prompt has answered, then reads
+  // /history before it listens for progress; the first messages of a prompt can arrive before that (the
+  // worker starts it at once), so the SDK may miss them and then still finish through `executed`. The test
+  // counts progress for the prompt on the ComfyApi itself, subscribed before the POST, so it sees them all.
+  const progressOf = () => {
+    const seen = new Map();  // prompt_id -> progress events (from any time, also before the POST answers)
+    const off = api.on("progress", (ev) => seen.set(ev.detail.prompt_id, (seen.get(ev.detail.prompt_id) ?? 0) + 1));
+    return { count: (id) => seen.get(id) ?? 0, off };
+  };
   const run = (wf) => withTimeout(new Promise((resolve, reject) => {
-    let progressed = 0, started = false;
+    const p = progressOf();
     new CallWrapper(api, wf)
-      .onStart(() => { started = true; })
-      .onProgress(() => { progressed++; })
-      .onFinished((data, id) => resolve({ data, id, progressed, started }))
-      .onFailed((err) => reject(err))
+      .onFinished((data, id) => { p.off(); resolve({ data, id, progressed: p.count(id) }); })
+      .onFailed((err) => { p.off(); reject(err); })
       .run();
   }), T, "CallWrapper run");
 
   // txt2img over the WebSocket, the image through /view
   const r = await run(build(txt2img(repo)).input("seed", 11).input("steps", 3));
-  check(r.started && r.progressed > 0, `saintno: start/progress events (${r.started}, ${r.progressed})`);
+  check(r.progressed > 0, `saintno: progress events for the prompt (${r.progressed})`);
   const img = r.data.images.images[0];
   check(img.type === "output" && img.filename.startsWith("npm"), `saintno: output ${JSON.stringify(img)}`);
   const png = Buffer.from(await (await api.getImage(img)).arrayBuffer());
@@ -48,29 +55,41 @@ async function saintnoSdk() {
   const r2 = await run(build(img2img(repo, "saintno_src.png")).input("seed", 12).input("steps", 3));
   check(r2.data.images.images.length === 1, "saintno: img2img produced an image");
 
-  // interrupt a long run: the CallWrapper reports the failure, history says interrupted
+  // interrupt a long run: the CallWrapper reports the failure, its history entry says interrupted.
+  // Interrupt on the long prompt's own first progress event, seen on the ComfyApi (subscribed before the
+  // POST): the CallWrapper's onProgress fires only once it has subscribed (see above), which under load
+  // came after all 400 steps, so no interrupt was sent and the run finished. POST /interrupt without a
+  // prompt_id stops whatever runs, as in ComfyUI, and only this prompt runs here.
   const long = build(txt2img(repo)).input("seed", 13).input("steps", 400);
+  let longId = null, sent = false;
+  const progressed = new Set();
+  const interruptOnce = () => { if (!sent && longId && progressed.has(longId)) { sent = true; api.interrupt(); } };
+  const offProgress = api.on("progress", (ev) => { progressed.add(ev.detail.prompt_id); interruptOnce(); });
   const interrupted = withTimeout(new Promise((resolve) => {
-    let sent = false;
     new CallWrapper(api, long)
-      .onProgress(() => { if (!sent) { sent = true; api.interrupt(); } })
+      .onPending((id) => { longId = id; interruptOnce(); })
       .onFinished(() => resolve("finished"))
       .onFailed((err, id) => resolve({ err, id }))
       .run();
   }), T, "interrupt");
   const ir = await interrupted;
-  check(ir !== "finished" && ir.err,
-    `saintno: the interrupted run was reported as ${ir === "finished" ? "finished" : JSON.stringify(ir)}`);
-  // The client fails the call on the execution_interrupted message; the history entry is stored after it
-  // (as in ComfyUI's prompt_worker), so poll for it, bounded.
-  const isInterrupted = (e) => e?.status?.status_str === "error" &&
+  offProgress();
+  // The SDK fails the call with ExecutionInterruptedError on execution_interrupted; had it missed that
+  // message too (subscribed late, as above), it finds the prompt gone from /queue without a completed
+  // history entry on the next status message and fails it with WentMissingError. Either is a failed call.
+  check(sent && ir !== "finished" && ["ExecutionInterruptedError", "WentMissingError"].includes(ir.err?.name),
+    `saintno: the interrupted run was reported as ${ir === "finished" ? "finished" : `${ir.err?.name}: ${ir.err?.message}`}` +
+    ` (interrupt sent: ${sent})`);
+  // The history entry is stored after the execution_interrupted message (as in ComfyUI's prompt_worker),
+  // so poll for it, bounded.
+  const isInterrupted = (e) => e?.status?.status_str === "error" && e.status.completed === false &&
     e.status.messages.some(([t]) => t === "execution_interrupted");
-  let found = false;
-  for (let i = 0; i < 150 && !found; i++) {
-    found = Object.values(await api.getHistories(100)).some(isInterrupted);
-    if (!found) await new Promise((res) => setTimeout(res, 200));
+  let entry = null;
+  for (let i = 0; i < 150 && !isInterrupted(entry); i++) {
+    entry = await api.getHistory(longId);
+    if (!isInterrupted(entry)) await new Promise((res) => setTimeout(res, 200));
   }
-  check(found, `saintno: history has the interrupted run (${JSON.stringify(await api.getHistories(100)).slice(0, 600)})`);
+  check(isInterrupted(entry), `saintno: history of ${longId} says interrupted (${JSON.stringify(entry?.status ?? null).slice(0, 600)})`);
   api.destroy();
 }
 
@@ -79,15 +98,16 @@ async function stableCanvasClient() {
   const client = new Client({ api_host: srv.host, clientId: "stable-canvas-client", WebSocket: ws });
   client.connect();
   const out = await withTimeout(client.enqueue(txt2img(repo, { seed: 21 }), {}), T, "stable-canvas enqueue");
-  // The client also collects the binary step previews ("buff") it sees once it has seen this prompt's
-  // `executing` event - how many depends on when its listener was attached, as against ComfyUI with
-  // previews on - so the saved output is the one "url" image, and every preview must be a PNG.
-  const urls = out.images.filter((im) => im.type === "url");
-  check(out.prompt_id && urls.length === 1 && out.images.every((im) => im.type === "url" || im.type === "buff"),
+  // enqueue() also collects every binary image frame that arrives while its prompt is the one executing
+  // (meant for SaveImageWebsocket) as a "buff" image, so the step previews this server sends count too —
+  // how many depends on whether its "executing" listener, subscribed after POST /prompt answers, caught
+  // the KSampler's "executing" message. SaveImage's output is the one "url" image; any buff is a PNG preview.
+  const urls = out.images.filter((im) => im.type === "url"), buffs = out.images.filter((im) => im.type === "buff");
+  check(out.prompt_id && urls.length === 1 && urls.length + buffs.length === out.images.length,
     `stable-canvas: output ${JSON.stringify(out).slice(0, 300)}`);
-  check(isPng(await (await fetch(urls[0].data)).arrayBuffer()), "stable-canvas: the output image is a PNG");
-  for (const im of out.images.filter((im) => im.type === "buff"))
-    check(isPng(im.data), "stable-canvas: a step preview is a PNG");
+  check(buffs.every((im) => isPng(im.data)), "stable-canvas: the collected previews are PNGs");
+  const buf = await (await fetch(urls[0].data)).arrayBuffer();
+  check(isPng(buf), "stable-canvas: image is a PNG");
   const st = await client.getPromptStatus(out.prompt_id);
   check(st.done === true, `stable-canvas: prompt status ${JSON.stringify(st)}`);
   const sys = await client.getSystemStats();

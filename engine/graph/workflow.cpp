@@ -1,5 +1,6 @@
 #include "engine/graph/workflow.h"
 
+#include <cerrno>
 #include <fstream>
 #include <map>
 #include <set>
@@ -196,13 +197,18 @@ nlohmann::json workflow_groups(const Graph& g) {
 
 nlohmann::json workflow_from_graph(const Graph& g, const nlohmann::json& groups, const Registry& reg) {
   using nlohmann::json;
-  // UI ids are integers: numeric ids keep theirs, others get fresh ones above the largest.
+  // UI ids are integers: numeric ids keep theirs, others get fresh ones above the largest. Only ids up to
+  // 2^53 (a JavaScript safe integer, what the frontend can hold) count as numeric, so strtoll's clamp on
+  // overflow never aliases two ids and ++top cannot overflow.
+  constexpr long long kMaxUiId = 1LL << 53;
   std::map<std::string, int64_t> uid;
   int64_t top = 0;
   for (auto& n : g.nodes()) {
     char* end = nullptr;
+    errno = 0;
     long long v = std::strtoll(n.id.c_str(), &end, 10);
-    if (!n.id.empty() && *end == '\0' && v > 0) uid[n.id] = v, top = std::max<int64_t>(top, v);
+    if (!n.id.empty() && *end == '\0' && errno == 0 && v > 0 && v <= kMaxUiId)
+      uid[n.id] = v, top = std::max<int64_t>(top, v);
   }
   for (auto& n : g.nodes())
     if (!uid.count(n.id)) uid[n.id] = ++top;

@@ -2,6 +2,7 @@
 // the limits those targets rely on. Each crashing input is also kept in its target's seed corpus.
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <variant>
 
 #include "engine/graph/graph.h"
@@ -117,4 +118,24 @@ TEST_CASE("fuzz regression: a PNG chunk length past the file's end is refused be
   REQUIRE(png.substr(png.size() - 8, 4) == "IEND");
   write_file(d / "nocrc.png", png.substr(0, png.size() - 4));
   CHECK(io::load_image(d / "nocrc.png").width == img.width);
+}
+
+TEST_CASE("fuzz regression: node ids at or past INT64_MAX get fresh UI ids, no overflow", "[hardening][cpu]") {
+  // A 130-digit id made strtoll clamp to INT64_MAX, and the next fresh id (++top) overflowed (UBSan).
+  auto g = graph::Graph::parse(e2e::slurp(kCorpus / "graph_json" / "crash_id_overflow.json"), "g.json");
+  auto wf = graph::workflow_from_graph(g, graph::workflow_groups(g), graph::Registry::instance());
+  std::set<int64_t> ids;
+  for (auto& n : wf.at("nodes")) {
+    const int64_t id = n.at("id").get<int64_t>();
+    CHECK(id > 0);
+    CHECK(id <= (int64_t(1) << 53));
+    ids.insert(id);
+  }
+  CHECK(ids.size() == wf.at("nodes").size());  // no two nodes share an id
+  nlohmann::json doc = {{"9223372036854775807", {{"class_type", "PrimitiveInt"}, {"inputs", {{"value", 1}}}}},
+                        {"x", {{"class_type", "PrimitiveInt"}, {"inputs", {{"value", 2}}}}}};
+  auto g2 = graph::Graph::from_json(doc);
+  auto wf2 = graph::workflow_from_graph(g2, nlohmann::json::array(), graph::Registry::instance());
+  REQUIRE(wf2.at("nodes").size() == 2);
+  CHECK(wf2["nodes"][0]["id"] != wf2["nodes"][1]["id"]);
 }

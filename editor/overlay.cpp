@@ -1,6 +1,6 @@
 // What the canvas shows about a run beyond the graph: before queueing, which nodes will run and which come
 // from the executor's cache (Executor::plan); after a run, each node's time and output memory
-// (RunResult::stats); hovering a link, the type and shape of the value on it. Also the recent-files list,
+// (RunResult::stats); hovering a link, the type and shape of the value on it and its figures (Inspector). Also the recent-files list,
 // kept in the user's config folder.
 #include <algorithm>
 #include <cmath>
@@ -83,7 +83,7 @@ std::optional<ImVec2> App::link_midpoint(const std::string& to, const std::strin
 }
 
 void App::link_hover(ImDrawList* dl) {
-  link_tip_.clear(), link_thumb_.clear();
+  link_tip_.clear(), link_thumb_.clear(), link_stats_ = nullptr;
   ImVec2 m = ImGui::GetIO().MousePos;
   if (drag_ != DragKind::None || m.x < origin_.x || m.y < origin_.y || m.x > origin_.x + canvas_size_.x ||
       m.y > origin_.y + canvas_size_.y || node_at(m) || ImGui::IsAnyItemHovered())
@@ -93,32 +93,17 @@ void App::link_hover(ImDrawList* dl) {
   ImVec2 ba, bc;
   std::string src, to, input, type;
   int out = 0;
-  for (auto& b : boxes_) {
-    const graph::Node* n = ed_->graph().find(b.id);
-    if (!n) continue;
-    for (auto& s : b.ins) {
-      auto it = n->inputs().find(s.name);
-      if (it == n->inputs().end()) continue;
-      auto l = graph::parse_link(*it);
-      if (!l) continue;
-      auto si = box_index_.find(l->node);
-      if (si == box_index_.end()) continue;
-      const NodeBox& sb = boxes_[si->second];
-      if (l->output < 0 || size_t(l->output) >= sb.outs.size()) continue;
-      ImVec2 a = to_screen({sb.pos.x + sb.size.x, sb.pos.y + sb.outs[size_t(l->output)].y});
-      ImVec2 c = to_screen({b.pos.x, b.pos.y + s.y});
-      if (m.x < std::min(a.x, c.x) - 60 || m.x > std::max(a.x, c.x) + 60 || m.y < std::min(a.y, c.y) - 10 ||
-          m.y > std::max(a.y, c.y) + 10)
-        continue;
-      for (int k = 0; k <= kSamples; ++k) {
-        float t = float(k) / kSamples;
-        ImVec2 p = zoom_ < 0.35f ? ImVec2{a.x + (c.x - a.x) * t, a.y + (c.y - a.y) * t} : bezier_at(a, c, t);
-        float d = (p.x - m.x) * (p.x - m.x) + (p.y - m.y) * (p.y - m.y);
-        if (d < best) best = d, ba = a, bc = c, src = l->node, out = l->output, to = b.id, input = s.name,
-                      type = sb.outs[size_t(l->output)].type;
-      }
+  for_each_link([&](const NodeBox& sb, int o, const NodeBox& b, const Slot& s, ImVec2 a, ImVec2 c) {
+    if (m.x < std::min(a.x, c.x) - 60 || m.x > std::max(a.x, c.x) + 60 || m.y < std::min(a.y, c.y) - 10 ||
+        m.y > std::max(a.y, c.y) + 10)
+      return;
+    for (int k = 0; k <= kSamples; ++k) {
+      float t = float(k) / kSamples;
+      ImVec2 p = zoom_ < 0.35f ? ImVec2{a.x + (c.x - a.x) * t, a.y + (c.y - a.y) * t} : bezier_at(a, c, t);
+      float d = (p.x - m.x) * (p.x - m.x) + (p.y - m.y) * (p.y - m.y);
+      if (d < best) best = d, ba = a, bc = c, src = sb.id, out = o, to = b.id, input = s.name, type = sb.outs[size_t(o)].type;
     }
-  }
+  });
   if (src.empty()) return;
   if (zoom_ < 0.35f) dl->AddLine(ba, bc, IM_COL32(255, 255, 255, 255), 3.0f);
   else {
@@ -134,17 +119,43 @@ void App::link_hover(ImDrawList* dl) {
     link_tip_ += " (queue the graph to inspect the value)";
   }
   link_tip_ += "\nnode " + src + " output " + std::to_string(out) + " -> node " + to + " " + input;
-  // A thumbnail where the value's picture is already on the host: a sampler's LATENT (its last latent
-  // preview) or an IMAGE going into a node that showed it (SaveImage / PreviewImage).
+  // The value's figures from its GPU buffer: asked for once per value, shown when they arrive.
+  const Inspection* ins = nullptr;
+  auto state = runner_->inspector().get({src, out}, &ins);
+  std::string figures;
+  if (state == Inspector::State::Ready && ins->error.empty()) {
+    const ops::TensorStats& t = ins->stats;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "min %.4g  max %.4g  mean %.4g\nNaN %llu  Inf %llu (of %llu)", double(t.min),
+                  double(t.max), t.mean, (unsigned long long)t.nan, (unsigned long long)t.inf,
+                  (unsigned long long)(t.nan + t.inf + t.finite));
+    figures = buf;
+    link_stats_ = {{"status", "ready"}, {"min", t.min},  {"max", t.max},   {"mean", t.mean},
+                   {"nan", t.nan},      {"inf", t.inf}, {"finite", t.finite}};
+  } else if (state == Inspector::State::Ready) {
+    figures = "no statistics: " + ins->error;
+    link_stats_ = {{"status", "error"}, {"error", ins->error}};
+  } else if (state == Inspector::State::Pending) {
+    figures = runner_->busy() ? "statistics after the run" : "reading the value...";
+    link_stats_ = {{"status", "pending"}};
+  } else if (state == Inspector::State::Gone) {
+    figures = "the value is no longer held (evicted from the cache)";
+    link_stats_ = {{"status", "gone"}};
+  }
+  // A thumbnail: an IMAGE's own pixels (from its GPU buffer, with the figures), a sampler's LATENT its
+  // last latent preview, else an IMAGE going into a node that showed it (SaveImage / PreviewImage).
   std::shared_ptr<const Image> thumb;
   const char* what = "";
   const NodeRunState* s = st ? runner_->node(src) : nullptr;
   const NodeRunState* d = st ? runner_->node(to) : nullptr;
-  if (s && s->preview && type == "LATENT") thumb = s->preview, what = "latent preview";
+  if (ins && ins->thumb) thumb = ins->thumb, what = "batch item 0";
+  else if (s && s->preview && type == "LATENT") thumb = s->preview, what = "latent preview";
   else if (d && d->image && type == "IMAGE") thumb = d->image, what = "as shown by the target node";
   link_thumb_ = thumb ? std::to_string(thumb->width) + "x" + std::to_string(thumb->height) + " " + what : "";
+  if (thumb && !link_stats_.is_null()) link_stats_["thumbnail"] = {thumb->width, thumb->height};
   ImGui::BeginTooltip();
   ImGui::TextUnformatted(link_tip_.c_str());
+  if (!figures.empty()) ImGui::TextUnformatted(figures.c_str());
   if (thumb) {
     float w = 128, h = w * float(thumb->height) / float(std::max(1, thumb->width));
     ImVec2 p = ImGui::GetCursorScreenPos();
@@ -188,6 +199,7 @@ nlohmann::json App::state_json() {
   }
   ImVec2 m = ImGui::GetIO().MousePos;
   return {{"nodes", nodes},         {"zoom", zoom_},           {"link_tooltip", link_tip_}, {"link_thumbnail", link_thumb_},
+          {"link_stats", link_stats_}, {"inspections", runner_->inspector().computed()},
           {"plan_error", plan_error_}, {"recent", recent_},     {"mouse", {m.x, m.y}},
           {"help_open", show_help_},   {"frame_height", ImGui::GetFrameHeight()}, {"font_scale", ImGui::GetIO().FontGlobalScale}};
 }

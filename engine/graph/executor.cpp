@@ -32,6 +32,13 @@ bool output_type_ok(const std::string& declared, const Value& v) {
   return types_match(v.type(), declared);
 }
 
+NodeStats stats_of(const Outputs& outs, bool cached) {
+  NodeStats st;
+  st.cached = cached;
+  for (auto& v : outs) st.bytes += v.bytes(), st.output_types.push_back(v.type()), st.output_summaries.push_back(v.summary());
+  return st;
+}
+
 }  // namespace
 
 void check_outputs(const NodeDef& def, const Outputs& outs) {
@@ -195,15 +202,20 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
     store[id] = hit->outputs;
     cached_ui[id] = hit->ui;
     res.cached.push_back(id);
-    NodeStats st;
-    st.cached = true;
-    for (auto& v : hit->outputs) st.bytes += v.bytes(), st.output_types.push_back(v.type()), st.output_summaries.push_back(v.summary());
-    res.stats[id] = std::move(st);
+    res.stats[id] = stats_of(hit->outputs, true);
   }
   std::sort(res.cached.begin(), res.cached.end(), id_less);
   Event cached_ev{EventType::ExecutionCached};
   cached_ev.nodes = cached_nodes(g, sigs, to_run);
   emit(cached_ev);
+  // Cached nodes above a served one are not needed, but their values are still there: report them too
+  // (stats, and outputs when kept), so a viewer can inspect every link of the graph after any run.
+  for (auto& id : cached_ev.nodes)
+    if (!res.stats.count(id))
+      if (const CacheEntry* hit = cache_.peek(sigs.at(id))) {
+        res.stats[id] = stats_of(hit->outputs, true);
+        if (keep_outputs_) store[id] = hit->outputs;
+      }
   for (auto& id : res.cached) {
     if (cached_ui[id].empty()) continue;
     res.ui[id] = cached_ui[id];
@@ -239,9 +251,8 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
       return fail(RunStatus::Error, n.id, n.class_type, e.what());
     }
     res.executed.push_back(n.id);
-    NodeStats st;
+    NodeStats st = stats_of(outs, false);
     st.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    for (auto& v : outs) st.bytes += v.bytes(), st.output_types.push_back(v.type()), st.output_summaries.push_back(v.summary());
     res.stats[n.id] = std::move(st);
     if (def.is_cacheable()) cache_.put(sigs.at(n.id), CacheEntry{outs, ctx.ui(), 0});
     store[n.id] = std::move(outs);

@@ -44,7 +44,7 @@ struct RunResult {
   std::vector<std::string> cached;              // nodes served from the cache (id order)
   std::map<std::string, nlohmann::json> ui;     // UI results per node (executed and cached)
   std::map<std::string, Outputs> outputs;       // every node's outputs, only with keep_outputs(true)
-  std::map<std::string, NodeStats> stats;       // executed and cached nodes
+  std::map<std::string, NodeStats> stats;       // executed nodes and every needed node in the cache
   bool ok() const { return status == RunStatus::Success; }
 };
 

@@ -208,6 +208,8 @@ class App {
 // empty when neither variable is set.
 std::filesystem::path recent_file();
 std::string format_bytes(size_t n);  // "512 B", "1.5 KiB", "64.0 MiB"
+// A run node's figures: "12.3 ms (GPU 4.1) | 1.0 KiB, peak 64.0 MiB" (GPU and peak when profiled).
+std::string node_figures(const graph::NodeStats& st);
 
 
 // ComfyUI's socket colours by type (a stable hash colour for types it has none for).

@@ -25,6 +25,15 @@ ImVec2 bezier_at(ImVec2 a, ImVec2 b, float t) {
 
 }  // namespace
 
+std::string node_figures(const graph::NodeStats& st) {
+  char buf[96];
+  int n = std::snprintf(buf, sizeof buf, "%.1f ms", st.ms);
+  if (st.gpu_ms) n += std::snprintf(buf + n, sizeof buf - size_t(n), " (GPU %.1f)", *st.gpu_ms);
+  n += std::snprintf(buf + n, sizeof buf - size_t(n), " | %s", format_bytes(st.bytes).c_str());
+  if (st.peak_bytes) std::snprintf(buf + n, sizeof buf - size_t(n), ", peak %s", format_bytes(*st.peak_bytes).c_str());
+  return buf;
+}
+
 std::string format_bytes(size_t n) {
   char buf[32];
   if (n < 1024) std::snprintf(buf, sizeof buf, "%zu B", n);
@@ -64,9 +73,9 @@ void App::draw_overlay(ImDrawList* dl, const NodeBox& b) {
   const graph::NodeStats* st = runner_->stats(b.id);
   const NodeRunState* rs = runner_->node(b.id);
   if (!st || (rs && !rs->error.empty())) return;
-  char buf[64];
+  char buf[96];
   if (st->cached) std::snprintf(buf, sizeof buf, "cached | %s", format_bytes(st->bytes).c_str());
-  else std::snprintf(buf, sizeof buf, "%.1f ms | %s", st->ms, format_bytes(st->bytes).c_str());
+  else std::snprintf(buf, sizeof buf, "%s", node_figures(*st).c_str());
   dl->AddText(nullptr, ImGui::GetFont()->FontSize * std::min(ImGui::GetIO().FontGlobalScale, zoom_), {a.x + 4 * zoom_, z.y + 3 * zoom_},
               IM_COL32(0xB0, 0xB8, 0xC8, 255), buf);
 }
@@ -170,19 +179,25 @@ void App::stats_panel() {
   const auto& all = runner_->stats();
   if (all.empty()) return;
   std::vector<std::pair<std::string, const graph::NodeStats*>> rows;
-  double total = 0;
-  size_t bytes = 0;
-  for (auto& [id, st] : all) rows.emplace_back(id, &st), total += st.ms, bytes += st.bytes;
+  double total = 0, gpu = 0;
+  size_t bytes = 0, peak = 0;
+  bool profiled = false;
+  for (auto& [id, st] : all) {
+    rows.emplace_back(id, &st), total += st.ms, bytes += st.bytes;
+    if (st.gpu_ms) gpu += *st.gpu_ms, profiled = true;
+    if (st.peak_bytes) peak = std::max<size_t>(peak, *st.peak_bytes);
+  }
   std::sort(rows.begin(), rows.end(), [](auto& x, auto& y) { return x.second->ms > y.second->ms; });
   ImGui::Separator();
-  ImGui::TextDisabled("Last run: %.0f ms in nodes", total);
-  ImGui::TextDisabled("outputs %s", format_bytes(bytes).c_str());
+  if (profiled) ImGui::TextDisabled("Last run: %.0f ms in nodes, GPU %.0f ms", total, gpu);
+  else ImGui::TextDisabled("Last run: %.0f ms in nodes", total);
+  if (peak) ImGui::TextDisabled("outputs %s, device peak %s", format_bytes(bytes).c_str(), format_bytes(peak).c_str());
+  else ImGui::TextDisabled("outputs %s", format_bytes(bytes).c_str());
   for (size_t i = 0; i < rows.size() && i < 8; ++i) {
     const graph::Node* n = ed_->graph().find(rows[i].first);
-    ImGui::Text("%s %.14s", rows[i].first.c_str(), n ? n->class_type.c_str() : "?");
-    ImGui::SameLine(ImGui::GetWindowWidth() * 0.55f);
-    if (rows[i].second->cached) ImGui::TextDisabled("cached %s", format_bytes(rows[i].second->bytes).c_str());
-    else ImGui::TextDisabled("%.1f ms %s", rows[i].second->ms, format_bytes(rows[i].second->bytes).c_str());
+    ImGui::Text("%s %.20s", rows[i].first.c_str(), n ? n->class_type.c_str() : "?");
+    if (rows[i].second->cached) ImGui::TextDisabled("  cached %s", format_bytes(rows[i].second->bytes).c_str());
+    else ImGui::TextDisabled("  %s", node_figures(*rows[i].second).c_str());
   }
 }
 
@@ -194,7 +209,11 @@ nlohmann::json App::state_json() {
     nlohmann::json j = {{"rect", {a.x, a.y, z.x, z.y}}, {"title_h", kTitleH * zoom_}};
     if (auto it = plan_.find(b.id); it != plan_.end()) j["plan"] = it->second ? "run" : "cached";
     if (const graph::NodeStats* st = runner_->stats(b.id))
+    {
       j["stats"] = {{"ms", st->ms}, {"bytes", st->bytes}, {"cached", st->cached}, {"outputs", st->output_summaries}};
+      if (st->gpu_ms) j["stats"]["gpu_ms"] = *st->gpu_ms;
+      if (st->peak_bytes) j["stats"]["peak_bytes"] = *st->peak_bytes;
+    }
     nodes[b.id] = j;
   }
   ImVec2 m = ImGui::GetIO().MousePos;

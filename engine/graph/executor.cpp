@@ -7,6 +7,8 @@
 
 #include "engine/graph/literals.h"
 #include "engine/graph/order.h"
+#include "engine/vk/allocator.h"
+#include "engine/vk/context.h"
 
 namespace vkf::graph {
 
@@ -240,6 +242,14 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
     emit(ev);
     NodeContext ctx(n.id, n.class_type, env, prompt, extra, i + 1, order.size());
     Outputs outs;
+    // The GPU context exists once some node started it (a graph of primitives never does).
+    auto gpu_now = [&] {
+      return env.services ? std::static_pointer_cast<vk::Context>(env.services->peek_raw(kGpuService)) : nullptr;
+    };
+    auto gpu = gpu_now();
+    double gpu0 = 0;
+    if (gpu) gpu->set_gpu_timing(env.node_profile);
+    if (gpu && env.node_profile) gpu->allocator().reset_window_peak(), gpu0 = gpu->gpu_ms_total();
     auto t0 = std::chrono::steady_clock::now();
     try {
       Inputs in = resolve_inputs(n, def, store);
@@ -253,6 +263,12 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
     res.executed.push_back(n.id);
     NodeStats st = stats_of(outs, false);
     st.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (env.node_profile && gpu) {
+      if (gpu->gpu_timing()) st.gpu_ms = gpu->gpu_ms_total() - gpu0;
+      st.peak_bytes = gpu->allocator().stats().window_peak_bytes;
+    } else if (auto started = env.node_profile ? gpu_now() : nullptr) {  // this node started the GPU
+      st.peak_bytes = started->allocator().stats().peak_live_bytes;
+    }
     res.stats[n.id] = std::move(st);
     if (def.is_cacheable()) cache_.put(sigs.at(n.id), CacheEntry{outs, ctx.ui(), 0});
     store[n.id] = std::move(outs);

@@ -79,3 +79,33 @@ TEST_CASE("editor: a hovered IMAGE link shows its GPU buffer's min/max/mean, NaN
     CHECK(st["inspections"] == 1);  // one value: inspected once, whichever link and run shows it
   }
 }
+
+TEST_CASE("editor: --no-profile leaves out the per-node GPU time and peak memory; --help says so", "[editor_app]") {
+  SKIP_IF_NO_EDITOR();
+  vkf::test::TempDir t("editor_no_profile");
+  fs::path p = t.path();
+  auto help = editor({"--help"});
+  REQUIRE(help.code == 0);
+  CHECK(help.out.find("--no-profile") != std::string::npos);
+  write(p / "g.json", json{{"1", {{"class_type", "LoadImage"}, {"inputs", {{"image", "example.png"}}}}},
+                           {"2", {{"class_type", "ImageInvert"}, {"inputs", {{"image", {"1", 0}}}}}},
+                           {"3", {{"class_type", "PreviewImage"}, {"inputs", {{"images", {"2", 0}}}}}}}
+                          .dump());
+  write(p / "s.txt", "open " + (p / "g.json").string() + "\nrun\nwait 120\nexpect-run ok\nframes 1\nstate " +
+                         (p / "st.json").string() + "\nquit\n");
+  for (bool profile : {true, false}) {
+    INFO("profile " << profile);
+    auto args = common(t);
+    args.insert(args.end(), {"--script", (p / "s.txt").string()});
+    if (!profile) args.push_back("--no-profile");
+    auto r = editor(args);
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    json st = read_json(p / "st.json")["nodes"]["2"]["stats"];  // ImageInvert: one dispatch
+    INFO(st.dump());
+    REQUIRE(st.contains("ms"));
+    CHECK(st.contains("gpu_ms") == profile);
+    CHECK(st.contains("peak_bytes") == profile);
+    if (profile) CHECK(st["gpu_ms"].get<double>() > 0);
+  }
+}

@@ -92,6 +92,17 @@ TEST_CASE("editor overlay: run/cached marks before queueing, per-node stats, lin
   CHECK(after["nodes"]["8"]["stats"]["outputs"] == json::array({"pixels [1,64,64,3] f32"}));
   CHECK(after["nodes"]["8"]["stats"]["bytes"] == 1 * 64 * 64 * 3 * 4);
   CHECK(after["nodes"]["9"]["stats"]["bytes"] == 0);  // SaveImage has no outputs
+  // The engine's per-node profile: GPU time of the decoder's submits (lavapipe has timestamps) and the
+  // device pool's high-water mark while it ran, at least its output.
+  for (auto& id : {"3", "8"}) {
+    INFO("node " << id);
+    const json& st = after["nodes"][id]["stats"];
+    REQUIRE(st.contains("gpu_ms"));
+    CHECK(st["gpu_ms"].get<double>() > 0);
+    CHECK(st["gpu_ms"].get<double>() <= st["ms"].get<double>() + 1e-3);
+    REQUIRE(st.contains("peak_bytes"));
+    CHECK(st["peak_bytes"].get<double>() >= st["bytes"].get<double>());
+  }
   CHECK(after["nodes"]["4"]["stats"]["bytes"].get<double>() > 1e6);  // the checkpoint's weights
 
   // Hovering the sampler -> decoder link names what is on it.

@@ -99,6 +99,8 @@ class App {
   // its mark before queueing ("run" / "cached"), the last run's figures, the hovered link's text, recents.
   nlohmann::json state_json();
   const std::vector<std::string>& recent() const { return recent_; }
+  // The hovered link's inspection as `state` shows it: null (no link), {"status": "pending"|"ready"|...}.
+  const nlohmann::json& link_stats() const { return link_stats_; }
 
  private:
   void menu_bar();
@@ -116,6 +118,27 @@ class App {
   void node_widgets(const NodeBox& b, const graph::Node& n);
   void canvas_input(bool hovered);
   void finish_link_drag(ImVec2 mouse);
+  // Calls f(source box, output index, target box, target slot, screen start, screen end) for every link
+  // between laid-out boxes (the canvas draws them, the hover test walks them).
+  template <class F>
+  void for_each_link(F&& f) const {
+    for (auto& b : boxes_) {
+      const graph::Node* n = ed_->graph().find(b.id);
+      if (!n) continue;
+      for (auto& s : b.ins) {
+        auto it = n->inputs().find(s.name);
+        if (it == n->inputs().end()) continue;
+        auto l = graph::parse_link(*it);
+        if (!l) continue;
+        auto src = box_index_.find(l->node);
+        if (src == box_index_.end()) continue;
+        const NodeBox& sb = boxes_[src->second];
+        if (l->output < 0 || size_t(l->output) >= sb.outs.size()) continue;
+        f(sb, l->output, b, s, to_screen({sb.pos.x + sb.size.x, sb.pos.y + sb.outs[size_t(l->output)].y}),
+          to_screen({b.pos.x, b.pos.y + s.y}));
+      }
+    }
+  }
   // Hit tests (screen positions): a socket under the mouse, a node, a group title.
   struct SocketHit {
     std::string node;
@@ -178,12 +201,15 @@ class App {
   uint64_t plan_rev_ = UINT64_MAX;
   int plan_runs_ = -1;
   std::string plan_error_, link_tip_, link_thumb_;
+  nlohmann::json link_stats_;  // the hovered link's inspection (state FILE)
 };
 
 // Where the recent-files list is kept: $XDG_CONFIG_HOME/vkflow/recent.json, else ~/.config/vkflow/;
 // empty when neither variable is set.
 std::filesystem::path recent_file();
 std::string format_bytes(size_t n);  // "512 B", "1.5 KiB", "64.0 MiB"
+// A run node's figures: "12.3 ms (GPU 4.1) | 1.0 KiB, peak 64.0 MiB" (GPU and peak when profiled).
+std::string node_figures(const graph::NodeStats& st);
 
 
 // ComfyUI's socket colours by type (a stable hash colour for types it has none for).

@@ -83,29 +83,15 @@ void App::draw_groups(ImDrawList* dl) {
 
 void App::draw_links(ImDrawList* dl) {
   ImVec2 lo = origin_, hi{origin_.x + canvas_size_.x, origin_.y + canvas_size_.y};
-  for (auto& b : boxes_) {
-    const graph::Node* n = ed_->graph().find(b.id);
-    if (!n) continue;
-    for (auto& s : b.ins) {
-      auto it = n->inputs().find(s.name);
-      if (it == n->inputs().end()) continue;
-      auto l = graph::parse_link(*it);
-      if (!l) continue;
-      auto src = box_index_.find(l->node);
-      if (src == box_index_.end()) continue;
-      const NodeBox& sb = boxes_[src->second];
-      if (l->output < 0 || size_t(l->output) >= sb.outs.size()) continue;
-      ImVec2 a = to_screen({sb.pos.x + sb.size.x, sb.pos.y + sb.outs[size_t(l->output)].y});
-      ImVec2 c = to_screen({b.pos.x, b.pos.y + s.y});
-      // Cull links whose bounding box misses the view.
-      if (std::max(a.x, c.x) < lo.x - 50 || std::min(a.x, c.x) > hi.x + 50 || std::max(a.y, c.y) < lo.y ||
-          std::min(a.y, c.y) > hi.y)
-        continue;
-      ImU32 col = type_color(sb.outs[size_t(l->output)].type);
-      if (zoom_ < 0.35f) dl->AddLine(a, c, col, 2.0f);
-      else bezier(dl, a, c, col, std::max(1.5f, 3.0f * zoom_));
-    }
-  }
+  for_each_link([&](const NodeBox& sb, int out, const NodeBox&, const Slot&, ImVec2 a, ImVec2 c) {
+    // Cull links whose bounding box misses the view.
+    if (std::max(a.x, c.x) < lo.x - 50 || std::min(a.x, c.x) > hi.x + 50 || std::max(a.y, c.y) < lo.y ||
+        std::min(a.y, c.y) > hi.y)
+      return;
+    ImU32 col = type_color(sb.outs[size_t(out)].type);
+    if (zoom_ < 0.35f) dl->AddLine(a, c, col, 2.0f);
+    else bezier(dl, a, c, col, std::max(1.5f, 3.0f * zoom_));
+  });
 }
 
 void App::draw_node(ImDrawList* dl, const NodeBox& b) {

@@ -36,6 +36,8 @@ const char* kUsage =
     "                      --frames F frames, print the frame-time statistics and quit\n"
     "  --stats             print frame-time statistics at exit (and how many frames were drawn)\n"
     "  --quit-after S      quit after S seconds (demos, tests)\n"
+    "  --no-profile        no per-node GPU time or peak device memory after a run (the CPU time and\n"
+    "                      output sizes stay; per-node profiling writes one GPU timestamp pair per submit)\n"
     "  --scale S           UI scale (0.5-4; default: the monitor's content scale, for HiDPI)\n";
 
 }  // namespace
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
       else if (a == "--frames") bench_frames = std::stoi(val());
       else if (a == "--seconds") bench_seconds = std::stod(val());
       else if (a == "--stats") stats = true;
+      else if (a == "--no-profile") env.node_profile = false;
       else if (a == "--quit-after") quit_after = std::stod(val());
       else if (a == "--scale") {
         ui_scale = std::stof(val());

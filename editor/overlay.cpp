@@ -1,6 +1,6 @@
 // What the canvas shows about a run beyond the graph: before queueing, which nodes will run and which come
 // from the executor's cache (Executor::plan); after a run, each node's time and output memory
-// (RunResult::stats); hovering a link, the type and shape of the value on it. Also the recent-files list,
+// (RunResult::stats); hovering a link, the type and shape of the value on it and its figures (Inspector). Also the recent-files list,
 // kept in the user's config folder.
 #include <algorithm>
 #include <cmath>
@@ -24,6 +24,15 @@ ImVec2 bezier_at(ImVec2 a, ImVec2 b, float t) {
 }
 
 }  // namespace
+
+std::string node_figures(const graph::NodeStats& st) {
+  char buf[96];
+  int n = std::snprintf(buf, sizeof buf, "%.1f ms", st.ms);
+  if (st.gpu_ms) n += std::snprintf(buf + n, sizeof buf - size_t(n), " (GPU %.1f)", *st.gpu_ms);
+  n += std::snprintf(buf + n, sizeof buf - size_t(n), " | %s", format_bytes(st.bytes).c_str());
+  if (st.peak_bytes) std::snprintf(buf + n, sizeof buf - size_t(n), ", peak %s", format_bytes(*st.peak_bytes).c_str());
+  return buf;
+}
 
 std::string format_bytes(size_t n) {
   char buf[32];
@@ -64,9 +73,9 @@ void App::draw_overlay(ImDrawList* dl, const NodeBox& b) {
   const graph::NodeStats* st = runner_->stats(b.id);
   const NodeRunState* rs = runner_->node(b.id);
   if (!st || (rs && !rs->error.empty())) return;
-  char buf[64];
+  char buf[96];
   if (st->cached) std::snprintf(buf, sizeof buf, "cached | %s", format_bytes(st->bytes).c_str());
-  else std::snprintf(buf, sizeof buf, "%.1f ms | %s", st->ms, format_bytes(st->bytes).c_str());
+  else std::snprintf(buf, sizeof buf, "%s", node_figures(*st).c_str());
   dl->AddText(nullptr, ImGui::GetFont()->FontSize * std::min(ImGui::GetIO().FontGlobalScale, zoom_), {a.x + 4 * zoom_, z.y + 3 * zoom_},
               IM_COL32(0xB0, 0xB8, 0xC8, 255), buf);
 }
@@ -83,7 +92,7 @@ std::optional<ImVec2> App::link_midpoint(const std::string& to, const std::strin
 }
 
 void App::link_hover(ImDrawList* dl) {
-  link_tip_.clear(), link_thumb_.clear();
+  link_tip_.clear(), link_thumb_.clear(), link_stats_ = nullptr;
   ImVec2 m = ImGui::GetIO().MousePos;
   if (drag_ != DragKind::None || m.x < origin_.x || m.y < origin_.y || m.x > origin_.x + canvas_size_.x ||
       m.y > origin_.y + canvas_size_.y || node_at(m) || ImGui::IsAnyItemHovered())
@@ -93,32 +102,17 @@ void App::link_hover(ImDrawList* dl) {
   ImVec2 ba, bc;
   std::string src, to, input, type;
   int out = 0;
-  for (auto& b : boxes_) {
-    const graph::Node* n = ed_->graph().find(b.id);
-    if (!n) continue;
-    for (auto& s : b.ins) {
-      auto it = n->inputs().find(s.name);
-      if (it == n->inputs().end()) continue;
-      auto l = graph::parse_link(*it);
-      if (!l) continue;
-      auto si = box_index_.find(l->node);
-      if (si == box_index_.end()) continue;
-      const NodeBox& sb = boxes_[si->second];
-      if (l->output < 0 || size_t(l->output) >= sb.outs.size()) continue;
-      ImVec2 a = to_screen({sb.pos.x + sb.size.x, sb.pos.y + sb.outs[size_t(l->output)].y});
-      ImVec2 c = to_screen({b.pos.x, b.pos.y + s.y});
-      if (m.x < std::min(a.x, c.x) - 60 || m.x > std::max(a.x, c.x) + 60 || m.y < std::min(a.y, c.y) - 10 ||
-          m.y > std::max(a.y, c.y) + 10)
-        continue;
-      for (int k = 0; k <= kSamples; ++k) {
-        float t = float(k) / kSamples;
-        ImVec2 p = zoom_ < 0.35f ? ImVec2{a.x + (c.x - a.x) * t, a.y + (c.y - a.y) * t} : bezier_at(a, c, t);
-        float d = (p.x - m.x) * (p.x - m.x) + (p.y - m.y) * (p.y - m.y);
-        if (d < best) best = d, ba = a, bc = c, src = l->node, out = l->output, to = b.id, input = s.name,
-                      type = sb.outs[size_t(l->output)].type;
-      }
+  for_each_link([&](const NodeBox& sb, int o, const NodeBox& b, const Slot& s, ImVec2 a, ImVec2 c) {
+    if (m.x < std::min(a.x, c.x) - 60 || m.x > std::max(a.x, c.x) + 60 || m.y < std::min(a.y, c.y) - 10 ||
+        m.y > std::max(a.y, c.y) + 10)
+      return;
+    for (int k = 0; k <= kSamples; ++k) {
+      float t = float(k) / kSamples;
+      ImVec2 p = zoom_ < 0.35f ? ImVec2{a.x + (c.x - a.x) * t, a.y + (c.y - a.y) * t} : bezier_at(a, c, t);
+      float d = (p.x - m.x) * (p.x - m.x) + (p.y - m.y) * (p.y - m.y);
+      if (d < best) best = d, ba = a, bc = c, src = sb.id, out = o, to = b.id, input = s.name, type = sb.outs[size_t(o)].type;
     }
-  }
+  });
   if (src.empty()) return;
   if (zoom_ < 0.35f) dl->AddLine(ba, bc, IM_COL32(255, 255, 255, 255), 3.0f);
   else {
@@ -134,17 +128,43 @@ void App::link_hover(ImDrawList* dl) {
     link_tip_ += " (queue the graph to inspect the value)";
   }
   link_tip_ += "\nnode " + src + " output " + std::to_string(out) + " -> node " + to + " " + input;
-  // A thumbnail where the value's picture is already on the host: a sampler's LATENT (its last latent
-  // preview) or an IMAGE going into a node that showed it (SaveImage / PreviewImage).
+  // The value's figures from its GPU buffer: asked for once per value, shown when they arrive.
+  const Inspection* ins = nullptr;
+  auto state = runner_->inspector().get({src, out}, &ins);
+  std::string figures;
+  if (state == Inspector::State::Ready && ins->error.empty()) {
+    const ops::TensorStats& t = ins->stats;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "min %.4g  max %.4g  mean %.4g\nNaN %llu  Inf %llu (of %llu)", double(t.min),
+                  double(t.max), t.mean, (unsigned long long)t.nan, (unsigned long long)t.inf,
+                  (unsigned long long)(t.nan + t.inf + t.finite));
+    figures = buf;
+    link_stats_ = {{"status", "ready"}, {"min", t.min},  {"max", t.max},   {"mean", t.mean},
+                   {"nan", t.nan},      {"inf", t.inf}, {"finite", t.finite}};
+  } else if (state == Inspector::State::Ready) {
+    figures = "no statistics: " + ins->error;
+    link_stats_ = {{"status", "error"}, {"error", ins->error}};
+  } else if (state == Inspector::State::Pending) {
+    figures = runner_->busy() ? "statistics after the run" : "reading the value...";
+    link_stats_ = {{"status", "pending"}};
+  } else if (state == Inspector::State::Gone) {
+    figures = "the value is no longer held (evicted from the cache)";
+    link_stats_ = {{"status", "gone"}};
+  }
+  // A thumbnail: an IMAGE's own pixels (from its GPU buffer, with the figures), a sampler's LATENT its
+  // last latent preview, else an IMAGE going into a node that showed it (SaveImage / PreviewImage).
   std::shared_ptr<const Image> thumb;
   const char* what = "";
   const NodeRunState* s = st ? runner_->node(src) : nullptr;
   const NodeRunState* d = st ? runner_->node(to) : nullptr;
-  if (s && s->preview && type == "LATENT") thumb = s->preview, what = "latent preview";
+  if (ins && ins->thumb) thumb = ins->thumb, what = "batch item 0";
+  else if (s && s->preview && type == "LATENT") thumb = s->preview, what = "latent preview";
   else if (d && d->image && type == "IMAGE") thumb = d->image, what = "as shown by the target node";
   link_thumb_ = thumb ? std::to_string(thumb->width) + "x" + std::to_string(thumb->height) + " " + what : "";
+  if (thumb && !link_stats_.is_null()) link_stats_["thumbnail"] = {thumb->width, thumb->height};
   ImGui::BeginTooltip();
   ImGui::TextUnformatted(link_tip_.c_str());
+  if (!figures.empty()) ImGui::TextUnformatted(figures.c_str());
   if (thumb) {
     float w = 128, h = w * float(thumb->height) / float(std::max(1, thumb->width));
     ImVec2 p = ImGui::GetCursorScreenPos();
@@ -159,19 +179,25 @@ void App::stats_panel() {
   const auto& all = runner_->stats();
   if (all.empty()) return;
   std::vector<std::pair<std::string, const graph::NodeStats*>> rows;
-  double total = 0;
-  size_t bytes = 0;
-  for (auto& [id, st] : all) rows.emplace_back(id, &st), total += st.ms, bytes += st.bytes;
+  double total = 0, gpu = 0;
+  size_t bytes = 0, peak = 0;
+  bool profiled = false;
+  for (auto& [id, st] : all) {
+    rows.emplace_back(id, &st), total += st.ms, bytes += st.bytes;
+    if (st.gpu_ms) gpu += *st.gpu_ms, profiled = true;
+    if (st.peak_bytes) peak = std::max<size_t>(peak, *st.peak_bytes);
+  }
   std::sort(rows.begin(), rows.end(), [](auto& x, auto& y) { return x.second->ms > y.second->ms; });
   ImGui::Separator();
-  ImGui::TextDisabled("Last run: %.0f ms in nodes", total);
-  ImGui::TextDisabled("outputs %s", format_bytes(bytes).c_str());
+  if (profiled) ImGui::TextDisabled("Last run: %.0f ms in nodes, GPU %.0f ms", total, gpu);
+  else ImGui::TextDisabled("Last run: %.0f ms in nodes", total);
+  if (peak) ImGui::TextDisabled("outputs %s, device peak %s", format_bytes(bytes).c_str(), format_bytes(peak).c_str());
+  else ImGui::TextDisabled("outputs %s", format_bytes(bytes).c_str());
   for (size_t i = 0; i < rows.size() && i < 8; ++i) {
     const graph::Node* n = ed_->graph().find(rows[i].first);
-    ImGui::Text("%s %.14s", rows[i].first.c_str(), n ? n->class_type.c_str() : "?");
-    ImGui::SameLine(ImGui::GetWindowWidth() * 0.55f);
-    if (rows[i].second->cached) ImGui::TextDisabled("cached %s", format_bytes(rows[i].second->bytes).c_str());
-    else ImGui::TextDisabled("%.1f ms %s", rows[i].second->ms, format_bytes(rows[i].second->bytes).c_str());
+    ImGui::Text("%s %.20s", rows[i].first.c_str(), n ? n->class_type.c_str() : "?");
+    if (rows[i].second->cached) ImGui::TextDisabled("  cached %s", format_bytes(rows[i].second->bytes).c_str());
+    else ImGui::TextDisabled("  %s", node_figures(*rows[i].second).c_str());
   }
 }
 
@@ -183,11 +209,16 @@ nlohmann::json App::state_json() {
     nlohmann::json j = {{"rect", {a.x, a.y, z.x, z.y}}, {"title_h", kTitleH * zoom_}};
     if (auto it = plan_.find(b.id); it != plan_.end()) j["plan"] = it->second ? "run" : "cached";
     if (const graph::NodeStats* st = runner_->stats(b.id))
+    {
       j["stats"] = {{"ms", st->ms}, {"bytes", st->bytes}, {"cached", st->cached}, {"outputs", st->output_summaries}};
+      if (st->gpu_ms) j["stats"]["gpu_ms"] = *st->gpu_ms;
+      if (st->peak_bytes) j["stats"]["peak_bytes"] = *st->peak_bytes;
+    }
     nodes[b.id] = j;
   }
   ImVec2 m = ImGui::GetIO().MousePos;
   return {{"nodes", nodes},         {"zoom", zoom_},           {"link_tooltip", link_tip_}, {"link_thumbnail", link_thumb_},
+          {"link_stats", link_stats_}, {"inspections", runner_->inspector().computed()},
           {"plan_error", plan_error_}, {"recent", recent_},     {"mouse", {m.x, m.y}},
           {"help_open", show_help_},   {"frame_height", ImGui::GetFrameHeight()}, {"font_scale", ImGui::GetIO().FontGlobalScale}};
 }

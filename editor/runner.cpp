@@ -26,6 +26,10 @@ Runner::Runner(graph::RunEnv env) : paths_(env.paths) {
   env.previews = true;
   env_ = env;
   q_ = std::make_unique<graph::ExecQueue>(std::move(env));
+  // The run's outputs reach on_done, which keeps weak references for link inspection (the values live
+  // in the output cache; kept outputs only delay dropping intermediates to the run's end).
+  q_->with_executor([](graph::Executor& ex) { ex.keep_outputs(true); });
+  inspector_ = std::make_unique<Inspector>(*q_, env_.services);
   q_->on_event([this](const graph::QueueItem&, const graph::Event& e) {
     std::lock_guard lock(mu_);
     inbox_.push_back(Msg{false, e, {}});
@@ -33,6 +37,9 @@ Runner::Runner(graph::RunEnv env) : paths_(env.paths) {
   q_->on_done([this](const graph::QueueItem&, const graph::RunResult& r) {
     Msg m;
     m.done = true;
+    for (auto& [id, outs] : r.outputs)
+      for (size_t i = 0; i < outs.size(); ++i)
+        if (auto h = held_tensor(outs[i])) m.held[{id, int(i)}] = std::move(*h);
     m.result = r;
     m.result.outputs.clear();
     std::lock_guard lock(mu_);
@@ -40,7 +47,11 @@ Runner::Runner(graph::RunEnv env) : paths_(env.paths) {
   });
 }
 
-Runner::~Runner() { q_.reset(); }  // interrupts and joins before the inbox goes
+Runner::~Runner() {  // interrupts and joins before the inbox goes
+  q_->interrupt();
+  inspector_.reset();  // its job may wait for the running prompt
+  q_.reset();
+}
 
 void Runner::queue(const graph::Graph& g) {
   for (auto& [id, s] : nodes_) s.running = s.cached = s.done = false, s.error.clear(), s.value = s.max = 0;
@@ -79,12 +90,14 @@ void Runner::poll() {
     std::lock_guard lock(mu_);
     msgs.swap(inbox_);
   }
+  inspector_->poll();
   for (auto& m : msgs) {
     if (m.done) {
       --queued_, ++finished_;
       const graph::RunResult& r = m.result;
       last_ok_ = r.ok();
       stats_ = r.stats;
+      inspector_->set_values(std::move(m.held));
       for (auto& [id, s] : nodes_) s.running = false;
       switch (r.status) {
         case graph::RunStatus::Success:

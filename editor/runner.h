@@ -10,11 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "editor/inspect.h"
 #include "engine/graph/exec_queue.h"
 
 namespace vkf::editor {
-
-using Image = sampling::PreviewImage;  // RGB8
 
 struct NodeRunState {
   bool running = false, cached = false, done = false;
@@ -51,17 +50,21 @@ class Runner {
   const std::vector<std::string>& output_files() const { return files_; }
   const graph::Paths& paths() const { return paths_; }
   uint64_t epoch() const { return epoch_; }  // bumps when something the canvas lays out changes
+  // The last run's tensors by output, inspected on demand (link hover).
+  Inspector& inspector() { return *inspector_; }
 
  private:
   struct Msg {
     bool done = false;
     graph::Event event;
     graph::RunResult result;
+    std::map<Inspector::Key, HeldTensor> held;  // done: the run's tensors, held weakly
   };
   graph::Paths paths_;
   graph::RunEnv env_;  // what plan() checks with (the queue keeps its own copy for runs)
   std::map<std::string, graph::NodeStats> stats_;
   std::unique_ptr<graph::ExecQueue> q_;
+  std::unique_ptr<Inspector> inspector_;
   std::mutex mu_;
   std::vector<Msg> inbox_;
   int queued_ = 0;  // UI thread: prompts queued minus finished

@@ -142,6 +142,14 @@ std::filesystem::path Script::step(App& app) {
     std::cout << "step " << st->value << "/" << st->max << " of node " << wait_step_ << "\n";
     wait_step_.clear();
   }
+  if (waiting_link_) {
+    const auto& ls = app.link_stats();
+    if (ls.is_object() && ls.value("status", "") == "pending") {
+      if (ImGui::GetTime() > wait_until_) fail("timed out waiting for the link's statistics");
+      return {};
+    }
+    waiting_link_ = false;
+  }
   while (pc_ < lines_.size() && !finished_) {
     const auto& w = lines_[pc_];
     if (w[0] == "screenshot") {
@@ -211,6 +219,10 @@ bool Script::run(App& app, const std::vector<std::string>& w) {
     need(1, "wait-step NODE [SECONDS]: until the node's sampler reports a step");
     wait_step_ = node(app, w[1]);
     wait_until_ = ImGui::GetTime() + (w.size() > 2 ? f(w[2]) : 600.0);
+    return false;
+  } else if (c == "wait-link") {  // until the hovered link's figures have arrived
+    waiting_link_ = true;
+    wait_until_ = ImGui::GetTime() + (w.size() > 1 ? f(w[1]) : 60.0);
     return false;
   } else if (c == "expect-run") {
     need(1, "expect-run ok|failed|cancelled");

@@ -51,7 +51,7 @@ class Script {
   std::map<std::string, std::string> names_;
   int wait_frames_ = 0;
   double wait_until_ = 0;  // `wait`: glfw-free deadline in ImGui time
-  bool waiting_run_ = false;
+  bool waiting_run_ = false, waiting_link_ = false;
   std::string wait_step_;  // `wait-step`: the node whose first sampler step is awaited
   bool finished_ = false, failed_ = false;
 };

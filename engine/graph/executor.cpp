@@ -7,6 +7,8 @@
 
 #include "engine/graph/literals.h"
 #include "engine/graph/order.h"
+#include "engine/vk/allocator.h"
+#include "engine/vk/context.h"
 
 namespace vkf::graph {
 
@@ -30,6 +32,13 @@ bool output_type_ok(const std::string& declared, const Value& v) {
   if (declared == kFloat && v.kind() == Value::Kind::Int) return true;
   if (declared == kCombo && v.kind() == Value::Kind::String) return true;
   return types_match(v.type(), declared);
+}
+
+NodeStats stats_of(const Outputs& outs, bool cached) {
+  NodeStats st;
+  st.cached = cached;
+  for (auto& v : outs) st.bytes += v.bytes(), st.output_types.push_back(v.type()), st.output_summaries.push_back(v.summary());
+  return st;
 }
 
 }  // namespace
@@ -195,15 +204,20 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
     store[id] = hit->outputs;
     cached_ui[id] = hit->ui;
     res.cached.push_back(id);
-    NodeStats st;
-    st.cached = true;
-    for (auto& v : hit->outputs) st.bytes += v.bytes(), st.output_types.push_back(v.type()), st.output_summaries.push_back(v.summary());
-    res.stats[id] = std::move(st);
+    res.stats[id] = stats_of(hit->outputs, true);
   }
   std::sort(res.cached.begin(), res.cached.end(), id_less);
   Event cached_ev{EventType::ExecutionCached};
   cached_ev.nodes = cached_nodes(g, sigs, to_run);
   emit(cached_ev);
+  // Cached nodes above a served one are not needed, but their values are still there: report them too
+  // (stats, and outputs when kept), so a viewer can inspect every link of the graph after any run.
+  for (auto& id : cached_ev.nodes)
+    if (!res.stats.count(id))
+      if (const CacheEntry* hit = cache_.peek(sigs.at(id))) {
+        res.stats[id] = stats_of(hit->outputs, true);
+        if (keep_outputs_) store[id] = hit->outputs;
+      }
   for (auto& id : res.cached) {
     if (cached_ui[id].empty()) continue;
     res.ui[id] = cached_ui[id];
@@ -228,6 +242,14 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
     emit(ev);
     NodeContext ctx(n.id, n.class_type, env, prompt, extra, i + 1, order.size());
     Outputs outs;
+    // The GPU context exists once some node started it (a graph of primitives never does).
+    auto gpu_now = [&] {
+      return env.services ? std::static_pointer_cast<vk::Context>(env.services->peek_raw(kGpuService)) : nullptr;
+    };
+    auto gpu = gpu_now();
+    double gpu0 = 0;
+    if (gpu) gpu->set_gpu_timing(env.node_profile);
+    if (gpu && env.node_profile) gpu->allocator().reset_window_peak(), gpu0 = gpu->gpu_ms_total();
     auto t0 = std::chrono::steady_clock::now();
     try {
       Inputs in = resolve_inputs(n, def, store);
@@ -239,9 +261,14 @@ RunResult Executor::run(const Graph& g, const RunEnv& env) {
       return fail(RunStatus::Error, n.id, n.class_type, e.what());
     }
     res.executed.push_back(n.id);
-    NodeStats st;
+    NodeStats st = stats_of(outs, false);
     st.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    for (auto& v : outs) st.bytes += v.bytes(), st.output_types.push_back(v.type()), st.output_summaries.push_back(v.summary());
+    if (env.node_profile && gpu) {
+      if (gpu->gpu_timing()) st.gpu_ms = gpu->gpu_ms_total() - gpu0;
+      st.peak_bytes = gpu->allocator().stats().window_peak_bytes;
+    } else if (auto started = env.node_profile ? gpu_now() : nullptr) {  // this node started the GPU
+      st.peak_bytes = started->allocator().stats().peak_live_bytes;
+    }
     res.stats[n.id] = std::move(st);
     if (def.is_cacheable()) cache_.put(sigs.at(n.id), CacheEntry{outs, ctx.ui(), 0});
     store[n.id] = std::move(outs);

@@ -3,6 +3,7 @@
 // to RunEnv::on_event and honours RunEnv::cancel between nodes (nodes check it too, via NodeContext).
 #pragma once
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,10 +20,14 @@ enum class RunStatus { Success, Invalid, Error, Interrupted };
 
 // What one node of a run cost and made (the editor's per-node overlay): wall time of its execute (0 when
 // served from the cache), the bytes its outputs report (Value::bytes) and, per output, its graph type
-// and summary (Value::summary: tensor shape and dtype).
+// and summary (Value::summary: tensor shape and dtype). With RunEnv::node_profile and a GPU context
+// already started: the GPU time of the command buffers it submitted (timestamps) and the device pool's
+// high-water mark while it ran (every live buffer, weights included).
 struct NodeStats {
   bool cached = false;
   double ms = 0;
+  std::optional<double> gpu_ms;
+  std::optional<uint64_t> peak_bytes;
   size_t bytes = 0;
   std::vector<std::string> output_types, output_summaries;
 };
@@ -44,7 +49,7 @@ struct RunResult {
   std::vector<std::string> cached;              // nodes served from the cache (id order)
   std::map<std::string, nlohmann::json> ui;     // UI results per node (executed and cached)
   std::map<std::string, Outputs> outputs;       // every node's outputs, only with keep_outputs(true)
-  std::map<std::string, NodeStats> stats;       // executed and cached nodes
+  std::map<std::string, NodeStats> stats;       // executed nodes and every needed node in the cache
   bool ok() const { return status == RunStatus::Success; }
 };
 

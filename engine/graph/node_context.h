@@ -70,6 +70,9 @@ struct RunEnv {
   EventCallback on_event;                     // may be empty
   Limits limits;
   bool previews = false;                      // samplers attach a latent preview to their progress events
+  // Per-node GPU time and peak device memory in RunResult::stats (one timestamp pair per submit, not per
+  // dispatch); only once a node has started the GPU service.
+  bool node_profile = true;
 };
 
 class NodeContext {

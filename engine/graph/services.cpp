@@ -39,6 +39,12 @@ std::shared_ptr<void> Services::find_raw(const std::string& name) {
   return obj;
 }
 
+std::shared_ptr<void> Services::peek_raw(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = objs_.find(name);
+  return it == objs_.end() ? nullptr : it->second;
+}
+
 std::shared_ptr<void> Services::get_raw(const std::string& name) {
   auto obj = find_raw(name);
   if (!obj) throw GraphError("service '" + name + "' is not available in this run");

@@ -36,6 +36,7 @@ class Services {
   }
   std::shared_ptr<void> get_raw(const std::string& name);
   std::shared_ptr<void> find_raw(const std::string& name);  // nullptr when absent; creates when it can
+  std::shared_ptr<void> peek_raw(const std::string& name) const;  // only if already created
 
  private:
   mutable std::mutex mu_;  // lazy creation may race with an editor thread

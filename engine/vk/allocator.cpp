@@ -185,6 +185,7 @@ std::shared_ptr<Buffer> Allocator::take(uint64_t bytes, bool for_upload, bool ex
   }
   stats_.live_bytes += b->size;
   stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, stats_.live_bytes);
+  stats_.window_peak_bytes = std::max(stats_.window_peak_bytes, stats_.live_bytes);
   std::weak_ptr<bool> alive = alive_;
   // The shared_ptr's deleter hands the record back to the pool (or frees it if the allocator is gone).
   return std::shared_ptr<Buffer>(b.release(), [this, alive](Buffer* p) {
@@ -249,6 +250,11 @@ MemoryStats Allocator::stats() const {
 void Allocator::reset_peak() {
   std::lock_guard lock(mu_);
   stats_.peak_live_bytes = stats_.live_bytes;
+}
+
+void Allocator::reset_window_peak() {
+  std::lock_guard lock(mu_);
+  stats_.window_peak_bytes = stats_.live_bytes;
 }
 
 }  // namespace vkf::vk

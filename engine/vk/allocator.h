@@ -29,6 +29,7 @@ struct MemoryStats {
   uint64_t block_bytes = 0;  // device memory held in blocks
   uint64_t live_bytes = 0;   // bytes in buffers handed out now
   uint64_t peak_live_bytes = 0;
+  uint64_t window_peak_bytes = 0;  // live high-water since reset_window_peak (the executor: per node)
   uint64_t pooled_bytes = 0;
   uint64_t allocations = 0;  // fresh sub-allocations (pool misses)
   uint64_t reuses = 0;       // pool hits
@@ -61,6 +62,8 @@ class Allocator {
   void trim();
   MemoryStats stats() const;
   void reset_peak();
+  // A second high-water mark, so per-node measurement leaves peak_live_bytes (benchmarks) alone.
+  void reset_window_peak();
 
  private:
   struct Block {

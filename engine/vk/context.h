@@ -92,6 +92,15 @@ class Context {
   void add_profile(const std::string& label, double ms);
   std::vector<OpProfile> profile() const;  // sorted by time, largest first
 
+  // Per-submit GPU time (the executor's per-node figures): while on (and timestamps are supported), every
+  // recorder writes one timestamp pair around each command buffer — not per dispatch — and adds the
+  // elapsed time to a running total, read before and after a node. Work from other threads at the same
+  // time would count too; the executor runs one node at a time.
+  void set_gpu_timing(bool on) { gpu_timing_ = on && info_.timestamps; }
+  bool gpu_timing() const { return gpu_timing_; }
+  void add_gpu_ns(uint64_t ns) { gpu_ns_ += ns; }
+  double gpu_ms_total() const { return double(gpu_ns_.load()) * 1e-6; }
+
   // Validation layer messages (warnings and errors) seen so far; tests fail on any.
   std::vector<std::string> take_validation_messages();
   size_t validation_message_count() const { return validation_count_.load(); }
@@ -114,6 +123,8 @@ class Context {
   std::vector<std::string> messages_;
   std::atomic<size_t> validation_count_{0};
   bool profiling_ = false;
+  std::atomic<bool> gpu_timing_{false};
+  std::atomic<uint64_t> gpu_ns_{0};
   mutable std::mutex profile_mutex_;
   std::vector<OpProfile> profile_;
 };

@@ -51,19 +51,21 @@ void Recorder::begin() {
   recording_ = true;
   ctx_.allocator().begin_recording();
   pool_index_ = 0;
-  if (profile_) {
+  timed_submit_ = ctx_.gpu_timing();
+  if (profile_ || timed_submit_) {
     if (!queries_) {
-      query_capacity_ = 8192;
+      query_capacity_ = profile_ ? 8192 : 0;
       VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
       qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
-      qi.queryCount = query_capacity_;
+      qi.queryCount = query_capacity_ + 2;
       VkQueryPool qp = VK_NULL_HANDLE;
       check(vkCreateQueryPool(ctx_.device(), &qi, nullptr, &qp), "vkCreateQueryPool");
       VkDevice dev = ctx_.device();
       queries_ = Handle<VkQueryPool>(qp, [dev](VkQueryPool h) { vkDestroyQueryPool(dev, h, nullptr); });
     }
-    vkCmdResetQueryPool(cb_, queries_, 0, query_capacity_);
+    vkCmdResetQueryPool(cb_, queries_, 0, query_capacity_ + 2);
     query_labels_.clear();
+    if (timed_submit_) vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_, query_capacity_);
   }
 }
 
@@ -190,6 +192,7 @@ void Recorder::copy(const BufferArg& src, const BufferArg& dst) {
 
 void Recorder::submit() {
   if (!recording_) return;
+  if (timed_submit_) vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, query_capacity_ + 1);
   check(vkEndCommandBuffer(cb_), "vkEndCommandBuffer");
   recording_ = false;
   struct EndRecording {  // the work is complete (or failed) once submit() leaves
@@ -209,6 +212,13 @@ void Recorder::submit() {
   check(vkResetFences(ctx_.device(), 1, &f), "vkResetFences");
   for (auto& p : pools_) vkResetDescriptorPool(ctx_.device(), p, 0);
   if (profile_) collect_timestamps();
+  if (timed_submit_) {
+    uint64_t ts[2] = {0, 0};
+    check(vkGetQueryPoolResults(ctx_.device(), queries_, query_capacity_, 2, sizeof ts, ts, 8,
+                                VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+          "vkGetQueryPoolResults");
+    if (ts[1] > ts[0]) ctx_.add_gpu_ns(uint64_t(double(ts[1] - ts[0]) * ctx_.info().timestamp_period_ns));
+  }
   {
     std::lock_guard lock(ctx_.queue_mutex());
     vkResetCommandBuffer(cb_, 0);

@@ -1,6 +1,7 @@
 // Records a sequence of compute dispatches into ONE command buffer and submits it once (one model
 // evaluation = one submit). Inserts a barrier only when a dispatch touches a buffer that an earlier
-// dispatch since the last barrier wrote (RAW/WAW) or read (WAR). Optional per-dispatch GPU timestamps.
+// dispatch since the last barrier wrote (RAW/WAW) or read (WAR). Optional per-dispatch GPU timestamps
+// (profiling), and one timestamp pair per command buffer while the context's gpu_timing() is on.
 // A planning recorder (Recorder::plan) records nothing: it collects the pipelines an evaluation would
 // dispatch, so a model can build (and on lavapipe JIT-compile) them all at load, before the first image.
 #pragma once
@@ -86,7 +87,8 @@ class Recorder {
   std::vector<Handle<VkDescriptorPool>> pools_;
   size_t pool_index_ = 0;
   Handle<VkQueryPool> queries_;
-  uint32_t query_capacity_ = 0;
+  uint32_t query_capacity_ = 0;  // per-dispatch queries; two more after them time the whole submit
+  bool timed_submit_ = false;    // this recording writes the submit's pair
   std::vector<std::string> query_labels_;
   // Buffers written / read since the last barrier: a handful (barriers clear them), so flat vectors.
   std::vector<VkBuffer> written_, read_;

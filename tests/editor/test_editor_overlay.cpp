@@ -59,6 +59,7 @@ TEST_CASE("editor overlay: run/cached marks before queueing, per-node stats, lin
         "state " + (p / "edited.json").string() + "\n"
         "screenshot " + (p / "shot.png").string() + "\n"
         "hover-link 9 images\n"
+        "wait-link\n"
         "frames 2\n"
         "state " + (p / "image_link.json").string() + "\n"
         "quit\n");
@@ -91,6 +92,17 @@ TEST_CASE("editor overlay: run/cached marks before queueing, per-node stats, lin
   CHECK(after["nodes"]["8"]["stats"]["outputs"] == json::array({"pixels [1,64,64,3] f32"}));
   CHECK(after["nodes"]["8"]["stats"]["bytes"] == 1 * 64 * 64 * 3 * 4);
   CHECK(after["nodes"]["9"]["stats"]["bytes"] == 0);  // SaveImage has no outputs
+  // The engine's per-node profile: GPU time of the decoder's submits (lavapipe has timestamps) and the
+  // device pool's high-water mark while it ran, at least its output.
+  for (auto& id : {"3", "8"}) {
+    INFO("node " << id);
+    const json& st = after["nodes"][id]["stats"];
+    REQUIRE(st.contains("gpu_ms"));
+    CHECK(st["gpu_ms"].get<double>() > 0);
+    CHECK(st["gpu_ms"].get<double>() <= st["ms"].get<double>() + 1e-3);
+    REQUIRE(st.contains("peak_bytes"));
+    CHECK(st["peak_bytes"].get<double>() >= st["bytes"].get<double>());
+  }
   CHECK(after["nodes"]["4"]["stats"]["bytes"].get<double>() > 1e6);  // the checkpoint's weights
 
   // Hovering the sampler -> decoder link names what is on it.
@@ -100,7 +112,33 @@ TEST_CASE("editor overlay: run/cached marks before queueing, per-node stats, lin
   CHECK(edited["link_thumbnail"] == "8x8 latent preview");  // the sampler's last preview (8x8 latent)
   json image_link = read_json(p / "image_link.json");
   CHECK(image_link["link_tooltip"].get<std::string>().rfind("IMAGE: pixels [1,64,64,3] f32\nnode 8 output 0 -> node 9 images", 0) == 0);
-  CHECK(image_link["link_thumbnail"] == "64x64 as shown by the target node");
+  CHECK(image_link["link_thumbnail"] == "64x64 batch item 0");  // from the IMAGE's own GPU buffer
+  // Its figures against the PNG SaveImage wrote from it: SaveImage truncates 255*x, so each byte b stands
+  // for a value in [b/255, (b+1)/255).
+  fs::path png;
+  for (auto& e : fs::directory_iterator(p / "out"))
+    if (e.path().extension() == ".png") png = e.path();
+  REQUIRE_FALSE(png.empty());
+  auto saved = vkf::io::load_image(png);
+  double lo = 1, hi = 0, sum = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < saved.rgba.size(); i += 4)
+    for (size_t c = 0; c < 3; ++c) {
+      double b = std::lround(saved.rgba[i + c] * 255);
+      lo = std::min(lo, b), hi = std::max(hi, b), sum += b, ++n;
+    }
+  const json& ls = image_link["link_stats"];
+  INFO(ls.dump());
+  REQUIRE(ls.value("status", "") == "ready");
+  CHECK(ls["finite"] == 64 * 64 * 3);
+  CHECK(ls["nan"] == 0);
+  CHECK(ls["inf"] == 0);
+  CHECK(ls["min"].get<double>() >= lo / 255 - 1e-6);
+  CHECK(ls["min"].get<double>() < (lo + 1) / 255);
+  CHECK(ls["max"].get<double>() >= hi / 255 - 1e-6);
+  CHECK(ls["max"].get<double>() < (hi + 1) / 255);
+  CHECK(ls["mean"].get<double>() >= sum / double(n) / 255 - 1e-6);
+  CHECK(ls["mean"].get<double>() < (sum / double(n) + 1) / 255);
 
   // The screenshot shows the marks: orange dots on nodes that will run, teal on cached ones, and the
   // hovered link drawn white under the mouse.

@@ -2,6 +2,8 @@
 // reordering the cache) and RunResult::stats (per-node time, output bytes, output types and summaries).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "engine/graph/executor.h"
 #include "tests/graph/test_nodes.h"
 
@@ -129,5 +131,15 @@ TEST_CASE("executor stats: per-node output bytes, types and summaries; cached no
   CHECK(r2.stats["3"].ms == 0);
   CHECK(r2.stats["3"].output_types == Ids{"INT"});
   CHECK(r2.stats["4"].output_summaries == Ids{"noise seed 7"});
-  CHECK(r2.stats.count("1") == 0);  // above the cached node: not part of this run
+  // Above the served node 3: not needed by this run, but its value is in the cache, so it is reported
+  // (a viewer inspects every link after any run) and kept with keep_outputs.
+  REQUIRE(r2.stats.count("1"));
+  CHECK(r2.stats["1"].cached);
+  CHECK(r2.stats["1"].ms == 0);
+  CHECK(std::find(r2.cached.begin(), r2.cached.end(), "1") == r2.cached.end());  // served: only node 3
+  ex.keep_outputs(true);
+  auto r3 = ex.run(g, env);
+  REQUIRE(r3.ok());
+  for (auto& [id, st] : r3.stats) CHECK(r3.outputs.count(id) == 1);
+  CHECK(r3.outputs.count("1") == 1);
 }

@@ -5,6 +5,7 @@
 #include "engine/models/prompt_encode.h"
 #include "engine/ops/lincomb.h"
 #include "engine/text/clip_tokenizer.h"
+#include "engine/text/prompt_weights.h"
 #include "nodes/value_types.h"
 
 namespace vkf::nodes {
@@ -16,8 +17,13 @@ using namespace graph;
 
 CondEntry encode_clip_text(vk::Context& g, const Clip& clip, const std::string& text_l, const std::string& text_g,
                            const models::SizeCond& size) {
-  auto r = models::encode_prompt(g, *clip.ckpt, clip.tokenizer->encode(text_l), clip.tokenizer->encode(text_g),
-                                 clip.stop_at_layer);
+  // ComfyUI's emphasis syntax ("(word:1.2)") and windows, per tower (its context length and pad id).
+  const auto windows = [&](const models::ClipTextEncoder* enc, const std::string& text) {
+    if (!enc) return text::TokenWindows{};
+    return text::tokenize_weighted(*clip.tokenizer, text, size_t(enc->config().max_positions), enc->config().pad_id);
+  };
+  auto r = models::encode_prompt(g, *clip.ckpt, windows(clip.ckpt->text.get(), text_l),
+                                 windows(clip.ckpt->text_g.get(), text_g), clip.stop_at_layer);
   return CondEntry{r.context, r.pooled, size};
 }
 

@@ -3,10 +3,12 @@
 // names are COMBO file lists, so validation refuses a file that is not there before anything runs.
 // Both prepare the loaded networks' pipelines (engine/models/prepare.h: built, and on lavapipe compiled, at
 // load rather than at the first dispatch of the first image; VKFLOW_PREPARE=0 turns that off).
+#include <cstdio>
 #include <filesystem>
 
 #include "engine/graph/registry.h"
 #include "engine/models/checkpoint.h"
+#include "engine/models/sd_layout.h"
 #include "engine/models/model_paths.h"
 #include "engine/models/prepare.h"
 #include "engine/sampling/model_sampling.h"
@@ -33,6 +35,7 @@ sampling::DiscreteConfig discrete_config(const models::ScheduleConfig& s) {
   d.linear_start = s.linear_start;
   d.linear_end = s.linear_end;
   d.timesteps = s.timesteps;
+  d.zsnr = s.zsnr;
   return d;
 }
 
@@ -49,6 +52,9 @@ NodeRegistrar checkpoint_loader(
         .execute([](NodeContext& ctx, const Inputs& in) -> Outputs {
           auto path = models::resolve_model_file(ctx.paths().models_dir, "checkpoints", in.get_string("ckpt_name"));
           auto ck = models::load_checkpoint(gpu(ctx), path, load_options(ctx));
+          if (!ck->config.unknown_tensors.empty())  // as ComfyUI logs its "left over keys"
+            std::fprintf(stderr, "vkflow: note: %s\n",
+                         models::unknown_tensors_message(path.filename().string(), ck->config.unknown_tensors).c_str());
           models::prepare_checkpoint(gpu(ctx), *ck);
           auto pred = ck->config.schedule.parameterization == "v" ? sampling::Prediction::VPrediction : sampling::Prediction::Eps;
           auto ms = std::make_shared<sampling::ModelSampling>(

@@ -130,6 +130,7 @@ Response App::post_prompt(const Request& req) {
     q.prompt_id = id;
   }
   const bool front = body->value("front", false) == true;
+  auto sent = gate_.hold(q.prompt_id);  // before the worker can see the prompt
   {
     std::lock_guard lk(mu_);
     q.number = front ? -number_ : number_;
@@ -138,8 +139,9 @@ Response App::post_prompt(const Request& req) {
     if (queue_) submit(q, front);
   }
   broadcast_status();
-  return json_response(200,
-                       {{"prompt_id", q.prompt_id}, {"number", q.number}, {"node_errors", json::object()}});
+  auto r = json_response(200, {{"prompt_id", q.prompt_id}, {"number", q.number}, {"node_errors", json::object()}});
+  r.on_sent = std::move(sent);
+  return r;
 }
 
 Response App::get_queue(const Request&) {
@@ -241,7 +243,7 @@ void App::on_event(const std::string& prompt_id, const graph::Event& e) {
     std::lock_guard lk(mu_);
     if (running_.prompt_id == prompt_id) running_.messages.push_back(json::array({msg["type"], d}));
   }
-  hub_.send_json(client, msg);
+  gate_.send_json(prompt_id, client, msg);
 }
 
 void App::on_preview(const std::string& prompt_id, const std::string& bytes, bool jpeg) {
@@ -251,7 +253,7 @@ void App::on_preview(const std::string& prompt_id, const std::string& bytes, boo
   frame[3] = 1;
   frame[7] = static_cast<char>(fmt);
   frame += bytes;
-  hub_.send(client_of(prompt_id), std::move(frame), true);
+  gate_.send(prompt_id, client_of(prompt_id), std::move(frame), true);
 }
 
 void App::on_finished(const std::string& prompt_id, const graph::RunResult& r) {
@@ -281,7 +283,7 @@ void App::on_finished(const std::string& prompt_id, const graph::RunResult& r) {
     json err = r.validation.to_json();
     err["prompt_id"] = prompt_id;
     entry["status"]["messages"].push_back(json::array({"execution_error", err}));
-    hub_.send_json(client_of(prompt_id), {{"type", "execution_error"}, {"data", err}});
+    gate_.send_json(prompt_id, client_of(prompt_id), {{"type", "execution_error"}, {"data", err}});
   }
   store_.finish(prompt_id, entry);
   const std::string client = client_of(prompt_id);
@@ -291,7 +293,8 @@ void App::on_finished(const std::string& prompt_id, const graph::RunResult& r) {
   }
   // ComfyUI ends a run with executing(null) once the history entry is stored (main.py's prompt_worker);
   // clients wait for it, then read /history.
-  hub_.send_json(client, {{"type", "executing"}, {"data", {{"node", nullptr}, {"display_node", nullptr}, {"prompt_id", prompt_id}}}});
+  gate_.send_json(prompt_id, client,
+                  {{"type", "executing"}, {"data", {{"node", nullptr}, {"display_node", nullptr}, {"prompt_id", prompt_id}}}});
   broadcast_status();
 }
 

@@ -15,6 +15,7 @@
 #include "engine/graph/paths.h"
 #include "server/http_util.h"
 #include "server/message_sink.h"
+#include "server/reply_gate.h"
 #include "server/store.h"
 
 namespace vkf::server {
@@ -68,6 +69,7 @@ class App {
 
   AppOptions opt_;
   MessageSink& hub_;
+  ReplyGate gate_{hub_};  // a prompt's messages go through it: after its POST /prompt reply
   std::atomic<bool> stopping_{false};
   Store store_;
   graph::ExecQueue* queue_ = nullptr;

@@ -3,6 +3,7 @@
 // framing itself is Beast's, confined to listener.cpp (Beast is slow to compile), which converts.
 #pragma once
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,9 @@ struct Response {
   std::string content_type = "text/plain";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   std::string body;
+  // Released once the reply has been written (or its connection dropped): POST /prompt holds its
+  // prompt's WebSocket messages back until then, so a client never sees a run's events before its id.
+  std::shared_ptr<void> on_sent;
 };
 
 struct Target {

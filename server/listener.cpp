@@ -218,12 +218,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       std::make_shared<WsSession>(stream_.release_socket(), l_)->run(std::move(breq));
       return;
     }
-    write(to_beast(l_.handle(req), v, ka));
+    Response resp = l_.handle(req);
+    auto sent = std::move(resp.on_sent);
+    write(to_beast(std::move(resp), v, ka), std::move(sent));
   }
-  void write(BeastResponse r) {
+  void write(BeastResponse r, std::shared_ptr<void> on_sent = {}) {
     auto sp = std::make_shared<BeastResponse>(std::move(r));
     stream_.expires_after(std::chrono::seconds(l_.options().timeout_s));
-    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {
+    http::async_write(stream_, *sp, [self = shared_from_this(), sp, on_sent](beast::error_code ec, size_t) mutable {
+      on_sent.reset();  // the reply is out (or the connection failed): release what waited for it
       if (ec || sp->need_eof()) return self->shutdown();
       self->read();
     });

@@ -12,7 +12,7 @@ struct ServeOptions {
   AppOptions app;
   int device = -1;
   std::string weights;  // "" = the device's default
-  bool previews = true;
+  bool previews = false;  // --preview-method none, ComfyUI's default
   bool cache = true;
   bool quiet = false;
   int threads = 4;

@@ -34,6 +34,25 @@ Tensor layer_norm(Rec& r, const Tensor& x, const Scope& s, float eps) {
   return ops::layer_norm(r, x, s["weight"], s["bias"], eps);
 }
 
+Tensor linear(Rec& r, const Tensor& x, const Bound& p) { return ops::linear(r, x, *p.weight, p.bias); }
+
+Tensor conv(Rec& r, const Tensor& x, const Bound& p, int stride, Pad pad) {
+  return ops::conv2d(r, x, *p.weight, p.bias, ops::Conv2dParams{stride, pad.l, pad.r, pad.t, pad.b});
+}
+
+Tensor conv_same(Rec& r, const Tensor& x, const Bound& p) {
+  const int k = int(p.weight->dim(3));
+  return conv(r, x, p, 1, {k / 2, k / 2, k / 2, k / 2});
+}
+
+Tensor group_norm(Rec& r, const Tensor& x, const Bound& p, float eps, bool silu, int groups) {
+  return ops::group_norm(r, x, *p.weight, *p.bias, ops::GroupNormParams{groups, eps, silu});
+}
+
+Tensor layer_norm(Rec& r, const Tensor& x, const Bound& p, float eps) {
+  return ops::layer_norm(r, x, *p.weight, *p.bias, eps);
+}
+
 Tensor silu(Rec& r, const Tensor& x) { return ops::silu(r, x); }
 Tensor gelu(Rec& r, const Tensor& x) { return ops::gelu(r, x); }
 Tensor quick_gelu(Rec& r, const Tensor& x) { return ops::quick_gelu(r, x); }

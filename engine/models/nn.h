@@ -19,6 +19,12 @@ Tensor conv(Rec& r, const Tensor& x, const Scope& s, int stride, Pad pad);
 Tensor conv_same(Rec& r, const Tensor& x, const Scope& s);  // stride 1, pad k/2
 Tensor group_norm(Rec& r, const Tensor& x, const Scope& s, float eps, bool silu, int groups = 32);
 Tensor layer_norm(Rec& r, const Tensor& x, const Scope& s, float eps);
+// The same over parameters bound at load (engine/models/unet_tree.h): no lookup while recording.
+Tensor linear(Rec& r, const Tensor& x, const Bound& p);  // bias when p.bias
+Tensor conv(Rec& r, const Tensor& x, const Bound& p, int stride, Pad pad);
+Tensor conv_same(Rec& r, const Tensor& x, const Bound& p);
+Tensor group_norm(Rec& r, const Tensor& x, const Bound& p, float eps, bool silu, int groups = 32);
+Tensor layer_norm(Rec& r, const Tensor& x, const Bound& p, float eps);
 Tensor silu(Rec& r, const Tensor& x);
 Tensor quick_gelu(Rec& r, const Tensor& x);
 Tensor gelu(Rec& r, const Tensor& x);  // exact erf GELU

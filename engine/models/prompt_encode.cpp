@@ -3,28 +3,11 @@
 #include <stdexcept>
 
 #include "engine/models/sdxl_conditioner.h"
+#include "engine/ops/lincomb.h"
 #include "engine/vk/context.h"
 
 namespace vkf::models {
 namespace {
-
-// [start] body [end] -> windows of the tower's context length: each [start] + up to L-2 body ids + [end],
-// padded with the tower's pad id (49407 for HF CLIP, 0 for open_clip).
-std::vector<std::vector<int32_t>> windows(const TextConfig& cfg, const std::vector<int32_t>& tokens) {
-  if (tokens.size() < 2) throw std::invalid_argument("prompt tokens lack the start / end ids");
-  const std::vector<int32_t> body(tokens.begin() + 1, tokens.end() - 1);
-  const size_t window = size_t(cfg.max_positions) - 2;
-  const size_t chunks = std::max<size_t>(1, (body.size() + window - 1) / window);
-  std::vector<std::vector<int32_t>> out;
-  for (size_t c = 0; c < chunks; ++c) {
-    std::vector<int32_t> w = {tokens.front()};
-    for (size_t i = c * window; i < std::min(body.size(), (c + 1) * window); ++i) w.push_back(body[i]);
-    w.push_back(tokens.back());
-    w.resize(size_t(cfg.max_positions), cfg.pad_id);
-    out.push_back(std::move(w));
-  }
-  return out;
-}
 
 struct TowerOut {
   Tensor hidden;  // [chunks, T, W]
@@ -47,32 +30,95 @@ TowerOut run_tower(vk::Recorder& rec, const ClipTextEncoder& enc, const std::vec
   return r;
 }
 
+// A window of only [start, end] and padding, weight 1 (gen_empty_tokens).
+std::vector<int32_t> empty_window(const TextConfig& c) {
+  std::vector<int32_t> w(size_t(c.max_positions), c.pad_id);
+  w[0] = c.bos_id;
+  w[1] = c.eos_id;
+  return w;
+}
+
+void check_windows(const ClipTextEncoder* enc, const text::TokenWindows& w) {
+  if (!enc) return;
+  if (w.ids.empty() || w.ids.size() != w.weights.size()) throw std::invalid_argument("prompt has no token windows");
+  for (size_t i = 0; i < w.ids.size(); ++i)
+    if (w.ids[i].size() != size_t(enc->config().max_positions) || w.weights[i].size() != w.ids[i].size())
+      throw std::invalid_argument("token window of " + std::to_string(w.ids[i].size()) +
+                                  " ids for a text tower of context " + std::to_string(enc->config().max_positions));
+}
+
+// hidden [n + 1, T, W] (the last window the empty prompt's): each run of equal weight != 1 in window k becomes
+// w * z + (1 - w) * z_empty over the same positions — (z - z_empty) * w + z_empty.
+void apply_weights(vk::Recorder& rec, const Tensor& hidden, const text::TokenWindows& w) {
+  const int64_t T = hidden.dim(1), W = hidden.dim(2), n = int64_t(w.ids.size());
+  const Tensor rows = hidden.reshape({hidden.dim(0) * T, W});
+  for (int64_t k = 0; k < n; ++k) {
+    const auto& ws = w.weights[size_t(k)];
+    for (int64_t j = 0; j < T;) {
+      int64_t e = j + 1;
+      while (e < T && ws[size_t(e)] == ws[size_t(j)]) ++e;
+      const float wt = ws[size_t(j)];
+      if (wt != 1.0f) {
+        const Tensor z = rows.slice0(k * T + j, k * T + e), ze = rows.slice0(n * T + j, n * T + e);
+        ops::lincomb(rec, z, {{wt, &z}, {1.0f - wt, &ze}});
+      }
+      j = e;
+    }
+  }
+}
+
+TowerOut encode_tower(vk::Recorder& rec, const ClipTextEncoder& enc, const text::TokenWindows& w, int layer,
+                      bool ln_hidden) {
+  if (!w.weighted()) return run_tower(rec, enc, w.ids, layer, ln_hidden);
+  auto ids = w.ids;
+  ids.push_back(empty_window(enc.config()));
+  TowerOut o = run_tower(rec, enc, ids, layer, ln_hidden);
+  apply_weights(rec, o.hidden, w);
+  const int64_t n = int64_t(w.ids.size());
+  return {o.hidden.slice0(0, n), o.pooled.slice0(0, n)};
+}
+
 }  // namespace
 
 int default_clip_layer(const ModelConfig& cfg) { return cfg.family == "sd1" ? -1 : -2; }
 
 PromptEncoding encode_prompt(vk::Context& ctx, const Checkpoint& ck, const std::vector<int32_t>& tokens_l,
                              const std::vector<int32_t>& tokens_g, int stop_at_layer, size_t max_chunks) {
+  text::TokenWindows wl, wg;
+  if (ck.text) wl = text::windows_from_ids(tokens_l, size_t(ck.text->config().max_positions), ck.text->config().pad_id);
+  if (ck.text_g)
+    wg = text::windows_from_ids(tokens_g, size_t(ck.text_g->config().max_positions), ck.text_g->config().pad_id);
+  return encode_prompt(ctx, ck, std::move(wl), std::move(wg), stop_at_layer, max_chunks);
+}
+
+PromptEncoding encode_prompt(vk::Context& ctx, const Checkpoint& ck, text::TokenWindows wl, text::TokenWindows wg,
+                             int stop_at_layer, size_t max_chunks) {
   const int layer = stop_at_layer < 0 ? stop_at_layer : default_clip_layer(ck.config);
   const bool ln_hidden = !ck.config.is_sdxl();
   if (!ck.text && !ck.text_g) throw std::invalid_argument(ck.path.filename().string() + " has no text encoder");
-  std::vector<std::vector<int32_t>> wl, wg;
-  if (ck.text) wl = windows(ck.text->config(), tokens_l);
-  if (ck.text_g) wg = windows(ck.text_g->config(), tokens_g);
-  // CLIPTextEncodeSDXL: the tower with fewer chunks gets empty-prompt chunks.
+  check_windows(ck.text.get(), wl);
+  check_windows(ck.text_g.get(), wg);
+  // CLIPTextEncodeSDXL: the tower with fewer windows gets empty-prompt windows.
   if (ck.text && ck.text_g) {
-    const std::vector<int32_t> empty_l = windows(ck.text->config(), {tokens_l.front(), tokens_l.back()})[0];
-    const std::vector<int32_t> empty_g = windows(ck.text_g->config(), {tokens_g.front(), tokens_g.back()})[0];
-    while (wl.size() < wg.size()) wl.push_back(empty_l);
-    while (wg.size() < wl.size()) wg.push_back(empty_g);
+    const auto fill = [](text::TokenWindows& w, const TextConfig& c, size_t n) {
+      while (w.ids.size() < n) {
+        w.ids.push_back(empty_window(c));
+        w.weights.emplace_back(size_t(c.max_positions), 1.0f);
+      }
+    };
+    const size_t n = std::max(wl.ids.size(), wg.ids.size());
+    fill(wl, ck.text->config(), n);
+    fill(wg, ck.text_g->config(), n);
   }
-  const size_t chunks = std::max(wl.size(), wg.size());
-  if (chunks > max_chunks) throw std::invalid_argument("prompt is too long: " + std::to_string(chunks) + " chunks of 75 tokens (at most " +
-                                                       std::to_string(max_chunks) + ")");
+  const size_t chunks = std::max(ck.text ? wl.ids.size() : 0, ck.text_g ? wg.ids.size() : 0);
+  if (chunks > max_chunks)
+    throw std::invalid_argument("prompt is too long: " + std::to_string(chunks) + " windows of " +
+                                std::to_string((ck.text ? ck.text : ck.text_g)->config().max_positions - 2) +
+                                " tokens (at most " + std::to_string(max_chunks) + ")");
   vk::Recorder rec(ctx);
   std::optional<TowerOut> l, g;
-  if (ck.text) l = run_tower(rec, *ck.text, wl, layer, ln_hidden);
-  if (ck.text_g) g = run_tower(rec, *ck.text_g, wg, layer, ln_hidden);
+  if (ck.text) l = encode_tower(rec, *ck.text, wl, layer, ln_hidden);
+  if (ck.text_g) g = encode_tower(rec, *ck.text_g, wg, layer, ln_hidden);
   PromptEncoding r;
   Tensor hidden = g ? sdxl_crossattn(rec, l ? &l->hidden : nullptr, g->hidden) : l->hidden;
   const Tensor& pooled = g ? g->pooled : l->pooled;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/models/checkpoint.h"
+#include "engine/text/prompt_weights.h"
 
 namespace vkf::models {
 
@@ -26,5 +27,12 @@ int default_clip_layer(const ModelConfig& cfg);
 // last layer with the final LN, as ComfyUI. Throws std::invalid_argument past `max_chunks` chunks.
 PromptEncoding encode_prompt(vk::Context& ctx, const Checkpoint& ck, const std::vector<int32_t>& tokens_l,
                              const std::vector<int32_t>& tokens_g, int stop_at_layer = 0, size_t max_chunks = 16);
+
+// The same from weighted windows (text::tokenize_weighted with each tower's context length and pad id). Where
+// a tower's windows carry weights, ComfyUI's encode_token_weights: an empty-prompt window is encoded with
+// them and each weighted token's output becomes (z - z_empty) * weight + z_empty; the pooled output stays
+// the first window's.
+PromptEncoding encode_prompt(vk::Context& ctx, const Checkpoint& ck, text::TokenWindows windows_l,
+                             text::TokenWindows windows_g, int stop_at_layer = 0, size_t max_chunks = 16);
 
 }  // namespace vkf::models

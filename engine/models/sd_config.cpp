@@ -191,6 +191,7 @@ void merge_schedule(ScheduleConfig& c, const Section& s) {
     if (*v != "eps" && *v != "v") s.fail("parameterization", "must be \"eps\" or \"v\", got \"" + *v + "\"");
     c.parameterization = *v;
   }
+  if (auto v = s.get_bool("zsnr")) c.zsnr = *v;
 }
 
 }  // namespace
@@ -294,6 +295,7 @@ ModelConfig detect_config(const io::SafeTensors& st, const std::optional<nlohman
   }
   const auto report = check_tensors(st, required_tensors(m));
   if (!report.ok()) throw ModelConfigError(report.message(file));
+  m.unknown_tensors = report.unknown;
   return m;
 }
 
@@ -383,7 +385,7 @@ nlohmann::json to_json(const ModelConfig& c) {
         {"eos_token_id", t.eos_id}}},
       {"schedule",
        {{"timesteps", s.timesteps}, {"beta_schedule", s.beta_schedule}, {"linear_start", s.linear_start},
-        {"linear_end", s.linear_end}, {"parameterization", s.parameterization}}},
+        {"linear_end", s.linear_end}, {"parameterization", s.parameterization}, {"zsnr", s.zsnr}}},
       {"scale_factor", c.scale_factor},
   };
 }

@@ -75,6 +75,7 @@ struct ScheduleConfig {
   double linear_start = 0.00085;
   double linear_end = 0.012;
   std::string parameterization = "eps";  // "eps" or "v"
+  bool zsnr = false;                      // sigmas rescaled to zero terminal SNR (ModelSamplingDiscrete zsnr)
 };
 
 // family: "sd1", "sd2" (OpenCLIP-H, eps or v), "sdxl" (CLIP-L + OpenCLIP-G, vector y), "sdxl_refiner" (G only).
@@ -92,6 +93,9 @@ struct ModelConfig {
   // The image size the model was made for, from the sidecar's "image_size" ([h, w] or one number, pixels);
   // 0: not given. Only a hint: load-time preparation plans this size (engine/models/prepare.h).
   int image_height = 0, image_width = 0;
+  // Tensors of the file that no part of the model reads and that are not a known extra (schedule buffers,
+  // model_ema.*, marker keys): reported when the checkpoint loads, never an error (ComfyUI's "left over keys").
+  std::vector<std::string> unknown_tensors;
 
   bool is_sdxl() const { return family == "sdxl" || family == "sdxl_refiner"; }
   bool has_text() const { return text.layers > 0; }

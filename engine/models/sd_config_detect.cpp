@@ -252,6 +252,12 @@ ModelConfig detect_from_weights(const io::SafeTensors& st) {
     m.unet.num_heads = -1;
   }
   if (m.family == "sd2") m.schedule.parameterization = sd2_parameterization(st);
+  // ComfyUI's SDXL.model_type: v-prediction finetunes carry an empty "v_pred" marker tensor, and those
+  // trained for zero terminal SNR a "ztsnr" one too (other families ignore both, as ComfyUI does).
+  if (m.family == "sdxl" && st.find("v_pred")) {
+    m.schedule.parameterization = "v";
+    m.schedule.zsnr = st.find("ztsnr") != nullptr;
+  }
   if (m.is_sdxl()) {
     m.scale_factor = 0.13025f;
     if (m.unet.adm_in_channels == 0)

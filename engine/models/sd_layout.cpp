@@ -1,126 +1,42 @@
 #include "engine/models/sd_layout.h"
 
+#include <unordered_set>
+
 #include "engine/io/safetensors.h"
+#include "engine/models/unet_tree.h"
 
 namespace vkf::models {
 
 ParamWalk::ParamWalk(Visit visit, std::string prefix) : visit_(std::move(visit)), prefix_(std::move(prefix)) {}
+ParamWalk::ParamWalk(Visit visit, Resolve resolve, std::string prefix)
+    : visit_(std::move(visit)), resolve_(std::move(resolve)), prefix_(std::move(prefix)) {}
 
 ParamWalk ParamWalk::child(std::string_view name) const {
-  return ParamWalk(visit_, prefix_ + std::string(name) + ".");
+  return ParamWalk(visit_, resolve_, prefix_ + std::string(name) + ".");
 }
 
-void ParamWalk::param(std::string_view name, std::vector<int64_t> shape) const {
-  visit_(prefix_ + std::string(name), shape);
+const Tensor* ParamWalk::param(std::string_view name, std::vector<int64_t> shape) const {
+  const std::string full = prefix_ + std::string(name);
+  if (visit_) visit_(full, shape);
+  return resolve_ ? resolve_(full) : nullptr;
 }
 
-void ParamWalk::linear(std::string_view name, int64_t in, int64_t out, bool bias) const {
+Bound ParamWalk::linear(std::string_view name, int64_t in, int64_t out, bool bias) const {
   const std::string n(name);
-  param(n + ".weight", {out, in});
-  if (bias) param(n + ".bias", {out});
+  Bound b;
+  b.weight = param(n + ".weight", {out, in});
+  if (bias) b.bias = param(n + ".bias", {out});
+  return b;
 }
 
-void ParamWalk::conv(std::string_view name, int64_t in, int64_t out, int64_t k) const {
+Bound ParamWalk::conv(std::string_view name, int64_t in, int64_t out, int64_t k) const {
   const std::string n(name);
-  param(n + ".weight", {out, in, k, k});
-  param(n + ".bias", {out});
+  return {param(n + ".weight", {out, in, k, k}), param(n + ".bias", {out})};
 }
 
-void ParamWalk::norm(std::string_view name, int64_t ch) const {
+Bound ParamWalk::norm(std::string_view name, int64_t ch) const {
   const std::string n(name);
-  param(n + ".weight", {ch});
-  param(n + ".bias", {ch});
-}
-
-// ---- UNet ---------------------------------------------------------------------------------------
-
-void walk_resblock(const ParamWalk& w, int cin, int cout, int emb_dim) {
-  w.norm("in_layers.0", cin);
-  w.conv("in_layers.2", cin, cout, 3);
-  w.linear("emb_layers.1", emb_dim, cout);
-  w.norm("out_layers.0", cout);
-  w.conv("out_layers.3", cout, cout, 3);
-  if (cin != cout) w.conv("skip_connection", cin, cout, 1);
-}
-
-void walk_spatial_transformer(const UNetConfig& c, const ParamWalk& w, int ch, int depth) {
-  const int inner = c.heads_for(ch) * c.head_dim_for(ch);
-  w.norm("norm", ch);
-  if (c.use_linear_in_transformer) {
-    w.linear("proj_in", ch, inner);
-  } else {
-    w.conv("proj_in", ch, inner, 1);
-  }
-  for (int d = 0; d < depth; ++d) {
-    const ParamWalk b = w.child("transformer_blocks." + std::to_string(d));
-    for (const char* attn : {"attn1", "attn2"}) {
-      const ParamWalk a = b.child(attn);
-      const int kv_in = attn[4] == '1' ? inner : c.context_dim;  // attn2 is cross-attention
-      a.linear("to_q", inner, inner, false);
-      a.linear("to_k", kv_in, inner, false);
-      a.linear("to_v", kv_in, inner, false);
-      a.linear("to_out.0", inner, inner);
-    }
-    b.linear("ff.net.0.proj", inner, inner * 8);  // GEGLU: value and gate, 4*inner each
-    b.linear("ff.net.2", inner * 4, inner);
-    b.norm("norm1", inner);
-    b.norm("norm2", inner);
-    b.norm("norm3", inner);
-  }
-  if (c.use_linear_in_transformer) {
-    w.linear("proj_out", inner, ch);
-  } else {
-    w.conv("proj_out", inner, ch, 1);
-  }
-}
-
-void walk_unet(const UNetConfig& c, const ParamWalk& w) {
-  const int mc = c.model_channels, ted = c.time_embed_dim;
-  w.linear("time_embed.0", mc, ted);
-  w.linear("time_embed.2", ted, ted);
-  if (c.adm_in_channels > 0) {  // SDXL: label_emb = Sequential(Sequential(Linear, SiLU, Linear))
-    w.linear("label_emb.0.0", c.adm_in_channels, ted);
-    w.linear("label_emb.0.2", ted, ted);
-  }
-  w.conv("input_blocks.0.0", c.in_channels, mc, 3);
-
-  std::vector<int> skip_ch{mc};  // channels of every input block's output, popped by output blocks
-  int ch = mc, idx = 1;
-  for (int l = 0; l < c.levels(); ++l) {
-    for (int r = 0; r < c.num_res_blocks; ++r, ++idx) {
-      const ParamWalk b = w.child("input_blocks." + std::to_string(idx));
-      walk_resblock(b.child("0"), ch, c.level_channels(l), ted);
-      ch = c.level_channels(l);
-      if (c.has_attention(l)) walk_spatial_transformer(c, b.child("1"), ch, c.transformer_depth[size_t(l)]);
-      skip_ch.push_back(ch);
-    }
-    if (l + 1 < c.levels()) {
-      w.conv("input_blocks." + std::to_string(idx) + ".0.op", ch, ch, 3);
-      skip_ch.push_back(ch);
-      ++idx;
-    }
-  }
-
-  walk_resblock(w.child("middle_block.0"), ch, ch, ted);
-  walk_spatial_transformer(c, w.child("middle_block.1"), ch, c.transformer_depth_middle);
-  walk_resblock(w.child("middle_block.2"), ch, ch, ted);
-
-  idx = 0;
-  for (int l = c.levels() - 1; l >= 0; --l) {
-    for (int r = 0; r <= c.num_res_blocks; ++r, ++idx) {
-      const ParamWalk b = w.child("output_blocks." + std::to_string(idx));
-      const int skip = skip_ch.back();
-      skip_ch.pop_back();
-      walk_resblock(b.child("0"), ch + skip, c.level_channels(l), ted);
-      ch = c.level_channels(l);
-      int sub = 1;
-      if (c.has_attention(l)) walk_spatial_transformer(c, b.child(std::to_string(sub++)), ch, c.transformer_depth[size_t(l)]);
-      if (l > 0 && r == c.num_res_blocks) b.conv(std::to_string(sub) + ".conv", ch, ch, 3);
-    }
-  }
-
-  w.norm("out.0", ch);
-  w.conv("out.2", ch, c.out_channels, 3);
+  return {param(n + ".weight", {ch}), param(n + ".bias", {ch})};
 }
 
 // ---- VAE ----------------------------------------------------------------------------------------
@@ -243,8 +159,26 @@ std::vector<TensorSpec> vae_required_tensors(const VaeConfig& c, const std::stri
 
 // ---- checking -----------------------------------------------------------------------------------
 
+bool is_known_extra_tensor(std::string_view n) {
+  static const char* kExact[] = {"betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod",
+                                 "sqrt_one_minus_alphas_cumprod", "log_one_minus_alphas_cumprod",
+                                 "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod", "posterior_variance",
+                                 "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2",
+                                 "denoiser.sigmas", "v_pred", "ztsnr"};
+  for (const char* e : kExact)
+    if (n == e) return true;
+  if (n.starts_with("model_ema.")) return true;
+  // Under a text tower's prefix (SD1, SD2, SDXL's two, the refiner's one).
+  return n.ends_with(".embeddings.position_ids") || n.ends_with(".model.logit_scale");
+}
+
 LayoutReport check_tensors(const io::SafeTensors& st, const std::vector<TensorSpec>& required) {
   LayoutReport r;
+  std::unordered_set<std::string_view> req;
+  req.reserve(required.size());
+  for (const auto& spec : required) req.insert(spec.name);
+  for (const auto& t : st.tensors())
+    if (!req.count(t.name) && !is_known_extra_tensor(t.name)) r.unknown.push_back(t.name);
   for (const auto& spec : required) {
     const auto* t = st.find(spec.name);
     if (!t) {
@@ -255,6 +189,14 @@ LayoutReport check_tensors(const io::SafeTensors& st, const std::vector<TensorSp
     }
   }
   return r;
+}
+
+std::string unknown_tensors_message(const std::string& file, const std::vector<std::string>& unknown) {
+  constexpr size_t kShow = 8;
+  std::string m = file + ": " + std::to_string(unknown.size()) + " tensor(s) not used by the model (ignored): ";
+  for (size_t i = 0; i < unknown.size() && i < kShow; ++i) m += (i ? ", " : "") + unknown[i];
+  if (unknown.size() > kShow) m += ", ...";
+  return m;
 }
 
 std::string LayoutReport::message(const std::string& file) const {

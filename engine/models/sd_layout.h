@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/models/sd_config.h"
+#include "engine/models/weights.h"
 
 namespace vkf::io {
 class SafeTensors;
@@ -17,31 +18,29 @@ class SafeTensors;
 namespace vkf::models {
 
 // Visits parameters under a dotted prefix. child("input_blocks.1") returns a walker whose params
-// are named "<prefix>input_blocks.1.<name>".
+// are named "<prefix>input_blocks.1.<name>". With a `resolve`, each param is also bound: the walk returns
+// the tensor it names (once, at load), so the same walk lists a checkpoint's tensors and binds a model.
 class ParamWalk {
  public:
   using Visit = std::function<void(const std::string& name, const std::vector<int64_t>& shape)>;
+  using Resolve = std::function<const Tensor*(const std::string& name)>;
   explicit ParamWalk(Visit visit, std::string prefix = "");
+  ParamWalk(Visit visit, Resolve resolve, std::string prefix);
 
   ParamWalk child(std::string_view name) const;
-  void param(std::string_view name, std::vector<int64_t> shape) const;
+  const Tensor* param(std::string_view name, std::vector<int64_t> shape) const;  // null when not binding
   // Common modules: "<name>.weight" (+ "<name>.bias").
-  void linear(std::string_view name, int64_t in, int64_t out, bool bias = true) const;
-  void conv(std::string_view name, int64_t in, int64_t out, int64_t k) const;
-  void norm(std::string_view name, int64_t ch) const;  // GroupNorm / LayerNorm: weight + bias
+  Bound linear(std::string_view name, int64_t in, int64_t out, bool bias = true) const;
+  Bound conv(std::string_view name, int64_t in, int64_t out, int64_t k) const;
+  Bound norm(std::string_view name, int64_t ch) const;  // GroupNorm / LayerNorm: weight + bias
 
   const std::string& prefix() const { return prefix_; }
 
  private:
   Visit visit_;
+  Resolve resolve_;
   std::string prefix_;
 };
-
-// openaimodel.UNetModel (legacy=False) under the walker's prefix ("model.diffusion_model.").
-void walk_unet(const UNetConfig& c, const ParamWalk& w);
-// One ResBlock / SpatialTransformer (exposed for model code that binds per block).
-void walk_resblock(const ParamWalk& w, int cin, int cout, int emb_dim);
-void walk_spatial_transformer(const UNetConfig& c, const ParamWalk& w, int ch, int depth);
 // AutoencoderKL (Encoder/Decoder/quant convs) under "first_stage_model.".
 void walk_vae(const VaeConfig& c, const ParamWalk& w);
 void walk_vae_resblock(const ParamWalk& w, int cin, int cout);
@@ -51,6 +50,8 @@ void walk_text(const TextConfig& c, const ParamWalk& w);
 // open_clip text tower (SD2 "cond_stage_model.model.", SDXL "conditioner.embedders.N.model."), .visual absent.
 void walk_open_clip_text(const TextConfig& c, const ParamWalk& w);
 void walk_text_tower(const TextConfig& c, const ParamWalk& w);  // by c.open_clip
+
+// The UNet's walk (walk_unet, its block tree) is in engine/models/unet_tree.h.
 
 struct TensorSpec {
   std::string name;
@@ -65,11 +66,22 @@ std::vector<TensorSpec> vae_required_tensors(const VaeConfig& c, const std::stri
 struct LayoutReport {
   std::vector<std::string> missing;      // "model.diffusion_model.out.2.weight"
   std::vector<std::string> wrong_shape;  // "wrong shape for <name>: expected [..] got [..]"
+  // In the file, not required and not a known extra (is_known_extra_tensor); informational, never an error.
+  std::vector<std::string> unknown;
   bool ok() const { return missing.empty() && wrong_shape.empty(); }
   // "<file>: N tensors missing: a, b, ...; wrong shape for ..." (first few of each listed).
   std::string message(const std::string& file) const;
 };
-// Compares the checkpoint against `required`; unknown extra keys are ignored.
+// Compares the checkpoint against `required`; extra keys do not fail the check, they are listed in
+// `unknown` unless known.
 LayoutReport check_tensors(const io::SafeTensors& st, const std::vector<TensorSpec>& required);
+
+// Tensors real single-file checkpoints carry that no model part reads: LatentDiffusion's schedule buffers,
+// model_ema.*, HF CLIP's position_ids, open_clip's logit_scale, SDXL's denoiser.sigmas, the v_pred / ztsnr
+// markers.
+bool is_known_extra_tensor(std::string_view name);
+
+// "<file>: N tensor(s) not used by the model (ignored): a, b, ..." (first few listed).
+std::string unknown_tensors_message(const std::string& file, const std::vector<std::string>& unknown);
 
 }  // namespace vkf::models

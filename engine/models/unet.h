@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/models/sd_config.h"
+#include "engine/models/unet_tree.h"
 #include "engine/models/weights.h"
 #include "engine/vk/recorder.h"
 
@@ -15,6 +16,7 @@ void set_feed_forward_chunk_bytes(uint64_t bytes);
 
 class UNet {
  public:
+  // Binds the block tree (unet_tree.h) to `w` once; throws naming a missing tensor. `w` outlives the UNet.
   UNet(const UNetConfig& cfg, const Weights& w, std::string prefix = kUNetPrefix);
   // Records one evaluation. `timesteps` host values (one per batch element). If `debug` is given, it
   // receives (name, tensor) of intermediates named like unet_debug.safetensors, plus "time_embed" (the time
@@ -25,11 +27,11 @@ class UNet {
   const UNetConfig& config() const { return cfg_; }
 
  private:
-  Tensor resblock(vk::Recorder& rec, const Tensor& x, const Tensor& emb_silu, const Scope& s) const;
-  Tensor feed_forward(vk::Recorder& rec, const Tensor& x, const Scope& s) const;
-  Tensor transformer(vk::Recorder& rec, const Tensor& x, const Tensor& context, const Scope& s, int ch, int depth) const;
+  Tensor resblock(vk::Recorder& rec, const Tensor& x, const Tensor& emb_silu, const ResBlockTree& p) const;
+  Tensor feed_forward(vk::Recorder& rec, const Tensor& x, const TransformerBlockTree& p) const;
+  Tensor transformer(vk::Recorder& rec, const Tensor& x, const Tensor& context, const SpatialTransformerTree& p) const;
   UNetConfig cfg_;
-  Scope s_;
+  UNetTree tree_;
 };
 
 }  // namespace vkf::models

@@ -33,6 +33,14 @@ class Weights {
   std::map<std::string, Tensor> t_;
 };
 
+// One module's parameters, bound once at load (the model tree, engine/models/unet_tree.h): pointers into
+// Weights, so recording an evaluation looks nothing up by name. Null where the module has no bias, and
+// everywhere in a tree walked only to list names and shapes.
+struct Bound {
+  const Tensor* weight = nullptr;
+  const Tensor* bias = nullptr;
+};
+
 // A view of Weights under a dotted prefix: w.sub("input_blocks.1.0")["in_layers.2.weight"].
 class Scope {
  public:

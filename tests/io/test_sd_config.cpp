@@ -8,6 +8,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/models/sd_config.h"
 #include "engine/models/sd_layout.h"
+#include "engine/models/unet_tree.h"
 #include "tests/io/config_error.h"
 #include "tests/io/st_builder.h"
 
@@ -209,6 +210,8 @@ TEST_CASE("sd_config: SD1.5 detected from a sparse header-only checkpoint", "[cp
   const auto report = models::check_tensors(st, models::required_tensors(m));
   CHECK(report.missing.empty());
   CHECK(report.wrong_shape.empty());
+  CHECK(report.unknown.empty());  // every other key of the real file is a known extra
+  CHECK(m.unknown_tensors.empty());
 }
 
 // Real SD2.1 / SDXL base / SDXL refiner key layouts (every tensor of the manifests, header-only files) are
@@ -234,6 +237,9 @@ TEST_CASE("sd_config: SD2.1 and SDXL manifests are detected and fully accepted",
     CHECK((m.text.layers > 0) == (c.width > 0));
     if (c.width) CHECK(m.text.width == c.width);
     CHECK(models::check_tensors(st, models::required_tensors(m)).ok());
+    CHECK(m.unknown_tensors.empty());  // schedule buffers, logit_scale, position_ids, denoiser.sigmas: known
+    if (m.is_sdxl()) CHECK(m.schedule.parameterization == "eps");  // no v_pred marker (SD2: the data are zeros here)
+    CHECK_FALSE(m.schedule.zsnr);
     if (m.is_sdxl()) {
       REQUIRE(m.text_g);
       CHECK(m.text_g->width == 1280);
@@ -250,4 +256,34 @@ TEST_CASE("sd_config: SD2.1 and SDXL manifests are detected and fully accepted",
       CHECK(m.unet.transformer_depth_middle == 10);
     }
   }
+}
+
+// ComfyUI's SDXL.model_type: a v-prediction finetune marks itself with an empty "v_pred" tensor (and zero
+// terminal SNR with "ztsnr"); SD1.x ignores the markers, as ComfyUI does.
+TEST_CASE("sd_config: SDXL v_pred / ztsnr marker keys select v-prediction and zsnr", "[cpu][io][sd_config][sdxl]") {
+  test::TempDir dir;
+  auto base = test::manifest_tensors(test::golden("manifest_sdxl_base.json"));
+  const auto detect = [&](const std::vector<const char*>& markers, const char* file) {
+    auto t = base;
+    for (const char* k : markers) t.push_back({k, {0}, io::StDType::F32});
+    io::write_sparse_safetensors(dir / file, t);
+    return models::detect_config(io::SafeTensors::open(dir / file), std::nullopt);
+  };
+  const auto vp = detect({"v_pred"}, "vpred.safetensors");
+  CHECK(vp.schedule.parameterization == "v");
+  CHECK_FALSE(vp.schedule.zsnr);
+  CHECK(vp.unknown_tensors.empty());
+  const auto zs = detect({"v_pred", "ztsnr"}, "ztsnr.safetensors");
+  CHECK(zs.schedule.parameterization == "v");
+  CHECK(zs.schedule.zsnr);
+  CHECK(models::to_json(zs)["schedule"]["zsnr"] == true);
+  const auto plain = detect({"ztsnr"}, "only_ztsnr.safetensors");  // ztsnr without v_pred: no effect
+  CHECK(plain.schedule.parameterization == "eps");
+  CHECK_FALSE(plain.schedule.zsnr);
+
+  auto sd1 = test::manifest_tensors(test::golden("manifest_sd15.json"));
+  sd1.push_back({"v_pred", {0}, io::StDType::F32});
+  io::write_sparse_safetensors(dir / "sd1_vpred.safetensors", sd1);
+  CHECK(models::detect_config(io::SafeTensors::open(dir / "sd1_vpred.safetensors"), std::nullopt)
+            .schedule.parameterization == "eps");
 }

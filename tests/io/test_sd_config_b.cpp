@@ -141,13 +141,24 @@ TEST_CASE("sd_config: missing and wrongly shaped tensors are named", "[cpu][io][
   require_config_error([&] { models::detect_config(st3, config_b_json()); },
                        {"shape.safetensors", "wrong shape for " + vname + ": expected [32, 64, 3, 3] got [32, 64, 3, 1]"});
 
-  // Unknown extra keys (EMA copies, schedule buffers) are ignored.
+  // Known extra keys (EMA copies, schedule buffers) are ignored silently; others are listed, not refused.
   auto extra = all;
   extra.push_back({"model_ema.decay", {}, io::StDType::F32});
   extra.push_back({"model_ema.diffusion_modelinput_blocks00weight", {48, 4, 3, 3}, io::StDType::F32});
   extra.push_back({"betas", {1000}, io::StDType::F32});
   io::write_sparse_safetensors(dir / "extra.safetensors", extra);
-  CHECK(models::detect_config(io::SafeTensors::open(dir / "extra.safetensors"), config_b_json()).unet.model_channels == 48);
+  const auto m = models::detect_config(io::SafeTensors::open(dir / "extra.safetensors"), config_b_json());
+  CHECK(m.unet.model_channels == 48);
+  CHECK(m.unknown_tensors.empty());
+  extra.push_back({"lora_unet_down.alpha", {}, io::StDType::F32});
+  extra.push_back({std::string(models::kUNetPrefix) + "input_blocks.99.0.weight", {4}, io::StDType::F32});
+  io::write_sparse_safetensors(dir / "unknown.safetensors", extra);
+  const auto u = models::detect_config(io::SafeTensors::open(dir / "unknown.safetensors"), config_b_json());
+  REQUIRE(u.unknown_tensors.size() == 2);
+  CHECK(u.unknown_tensors[0] == "lora_unet_down.alpha");
+  const auto msg = models::unknown_tensors_message("unknown.safetensors", u.unknown_tensors);
+  CHECK_THAT(msg, Catch::Contains("unknown.safetensors: 2 tensor(s) not used by the model (ignored)"));
+  CHECK_THAT(msg, Catch::Contains("input_blocks.99.0.weight"));
 }
 
 TEST_CASE("sd_config: config values contradicting the weights are refused", "[cpu][io][sd_config]") {

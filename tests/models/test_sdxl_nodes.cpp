@@ -52,8 +52,20 @@ struct Ref {
     const size_t n = all.size() / size_t(info.shape.at(0));
     return std::vector<float>(all.begin() + b * int64_t(n), all.begin() + (b + 1) * int64_t(n));
   }
+  // The goldens tokenized their prompts literally ("(high detail:1.1)" as text). ComfyUI's CLIPTextEncode
+  // reads parentheses as emphasis (engine/text/prompt_weights.h) and takes literal ones escaped, so the
+  // node is given each prompt with "\(" and "\)": the same ids as the golden's.
   std::vector<std::string> prompts() const {
-    return nlohmann::json::parse(st.metadata().at("prompts").get<std::string>());
+    std::vector<std::string> out = nlohmann::json::parse(st.metadata().at("prompts").get<std::string>());
+    for (auto& p : out) {
+      std::string e;
+      for (char c : p) {
+        if (c == '(' || c == ')') e += '\\';
+        e += c;
+      }
+      p = e;
+    }
+    return out;
   }
 };
 

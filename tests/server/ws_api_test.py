@@ -47,7 +47,8 @@ class Server:
         self.port = 0
 
     def start(self, port=0):
-        args = [BIN, "serve", "--port", str(port), "--quiet", "--data-dir", f"{WORK}/data",
+        args = [BIN, "serve", "--port", str(port), "--quiet", "--preview-method", "auto",
+                "--data-dir", f"{WORK}/data",
                 "--output-dir", f"{WORK}/output", "--input-dir", f"{WORK}/input", "--temp-dir", f"{WORK}/temp",
                 "--models-dir", f"{REPO}/models"]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)

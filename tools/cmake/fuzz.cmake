@@ -10,7 +10,7 @@ set(VKFLOW_FUZZ_CORE
   engine/io/json_limits.cpp engine/io/mapped_file.cpp engine/io/png.cpp engine/io/png_text.cpp
   engine/io/safe_path.cpp engine/io/safetensors.cpp
   engine/text/bpe.cpp engine/text/clip_tokenizer.cpp engine/text/clip_vocab_lookup.cpp
-  engine/text/html_unescape.cpp engine/text/pretokenize.cpp engine/text/unicode.cpp
+  engine/text/html_unescape.cpp engine/text/pretokenize.cpp engine/text/prompt_weights.cpp engine/text/unicode.cpp
   engine/text/unicode_tables.cpp engine/text/vocab_loader.cpp
   engine/graph/graph.cpp engine/graph/workflow.cpp engine/graph/validate.cpp engine/graph/literals.cpp
   engine/graph/schema.cpp engine/graph/registry.cpp engine/graph/order.cpp engine/graph/value.cpp

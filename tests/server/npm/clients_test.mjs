@@ -9,7 +9,8 @@ import { Serve, check, clients, img2img, isPng, txt2img, withTimeout, workDir } 
 const [bin, repo] = process.argv.slice(2);
 const { saintno, stableCanvas, comfyUiClient, ws } = clients(repo);
 const work = workDir();
-const srv = await new Serve(bin, repo, work).start();
+// Step previews on (ComfyUI's default, like ours, is none): the test checks how clients take them.
+const srv = await new Serve(bin, repo, work, ["--preview-method", "auto"]).start();
 const T = 120000;
 
 async function saintnoSdk() {

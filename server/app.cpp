@@ -37,6 +37,7 @@ void MessageSink::send_json(const std::string& sid, const json& msg) {
 }
 
 App::App(AppOptions opt, MessageSink& sink) : opt_(std::move(opt)), hub_(sink), store_(opt_.data_dir / "queue.sqlite") {
+  opt_.paths.allow_absolute_inputs = false;  // validation: a request's file names stay below the folders
   number_ = store_.max_number() + 1;
 }
 

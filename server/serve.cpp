@@ -22,6 +22,10 @@ int serve(const ServeOptions& o) {
 
   graph::RunEnv env;
   env.paths = o.app.paths;
+  // Requests name files only below the server's folders: no absolute model or image paths (the CLI allows
+  // them, its user means them), and LoadImage decodes no more than an upload may hold.
+  env.paths.allow_absolute_inputs = false;
+  env.limits.max_image_pixels = o.app.max_image_pixels;
   env.previews = o.previews;
   const int device = o.device;
   env.services->set_factory(graph::kGpuService, [device] { return graph::make_gpu_service(device); });

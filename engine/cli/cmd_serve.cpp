@@ -51,8 +51,8 @@ const char* kUsage =
     "limits (over a limit: 413, or the WebSocket is closed):\n"
     "  --max-upload-size MB      largest /upload/image body (default 64)\n"
     "  --max-body-size MB        largest body of any other request (default 16)\n"
-    "  --max-image-pixels N      largest decoded upload, width*height, read from the image header so a\n"
-    "                            decompression bomb is refused unread (default 67108864)\n"
+    "  --max-image-pixels N      largest decoded image, width*height, for uploads and LoadImage, read from\n"
+    "                            the image header so a decompression bomb is refused unread (default 67108864)\n"
     "  --max-ws-message KB       largest WebSocket message a client may send (default 64)\n\n"
     "  --help, -h                this text\n";
 

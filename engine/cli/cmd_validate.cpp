@@ -12,7 +12,7 @@ namespace {
 
 const char* kUsage =
     "usage: vkflow validate GRAPH.json [--set ID.INPUT=VALUE]... [--models-dir DIR] [--input-dir DIR]\n"
-    "                       [--device-memory GIB] [--json]\n\n"
+    "                       [--device-memory GIB] [--weights f32|f16] [--json]\n\n"
     "Checks a ComfyUI API-format graph against the known node classes and prints every problem\n"
     "(missing inputs, type mismatches, out-of-range values, unknown classes, cycles, no outputs,\n"
     "checkpoints / VAEs / input images that are not in their folders). A valid graph's device-memory\n"
@@ -23,17 +23,24 @@ const char* kUsage =
     "  --input-dir DIR       where LoadImage names are looked up (default: input)\n"
     "  --device-memory GIB   also check the plan against a device of GIB GiB (exit 2 with a suggestion,\n"
     "                        e.g. VAEDecodeTiled, when it does not fit)\n"
+    "  --weights f32|f16     the precision the plan counts weights and activations at, as `vkflow run\n"
+    "                        --weights` (default f32; a GPU that stores 16-bit runs f16)\n"
     "  --json                print ComfyUI's error body ({\"error\", \"node_errors\"}) on stdout\n\n"
     "exit status: 0 valid, 2 invalid (or malformed JSON / bad arguments)\n";
 
 int validate_command(std::vector<std::string> args) {
   bool json = false;
   uint64_t heap_gib = 0;
+  graph::PlanOptions plan_opt;
   graph::Paths paths;
   const GraphArgs ga = parse_graph_args(args, kUsage, [&](const std::vector<std::string>& as, size_t& i) {
     if (auto v = option_value(as, i, "--models-dir")) paths.models_dir = *v;
     else if (auto v = option_value(as, i, "--input-dir")) paths.input_dir = *v;
     else if (auto v = option_value(as, i, "--device-memory")) heap_gib = parse_count(*v, "--device-memory");
+    else if (auto v = option_value(as, i, "--weights")) {
+      if (*v != "f32" && *v != "f16") throw UsageError("--weights must be f32 or f16, got '" + *v + "'");
+      plan_opt.compute_bytes = *v == "f16" ? 2 : 4;
+    }
     else if (as[i] == "--json") json = true;
     else return false;
     return true;
@@ -51,7 +58,7 @@ int validate_command(std::vector<std::string> args) {
     std::cout << file << ": valid (" << g->nodes().size() << " nodes, outputs:";
     for (auto& id : r.outputs) std::cout << " " << id;
     std::cout << ")\n";
-    const auto plan = graph::estimate_memory(*g, paths);
+    const auto plan = graph::estimate_memory(*g, paths, plan_opt);
     std::cout << "planned device memory: " << graph::format_bytes(plan.peak()) << " = "
               << graph::format_bytes(plan.weights) << " model weights";
     if (const auto* l = plan.largest())

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "engine/models/nn.h"
+#include "engine/models/sd_layout.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/movement.h"
 #include "engine/ops/norm.h"
@@ -13,40 +14,28 @@
 namespace vkf::models {
 
 ClipTextEncoder::ClipTextEncoder(const TextConfig& cfg, const Weights& w, std::string prefix) : cfg_(cfg) {
-  const Scope s(w, prefix.empty() ? cfg.prefix : prefix);
-  const auto lin = [](const Scope& m) { return Lin{m["weight"], m.has("bias") ? m["bias"] : Tensor()}; };
+  // The tower's key tree is walked once (sd_layout.h), binding each tensor; open_clip's packed in_proj is
+  // split into q/k/v row views here.
+  const TextTree t = walk_text_tower(
+      cfg, ParamWalk({}, [&w](const std::string& n) { return &w.get(n); }, prefix.empty() ? cfg.prefix : prefix));
+  const auto lin = [](const Bound& b) { return Lin{*b.weight, b.bias ? *b.bias : Tensor()}; };
   const int64_t W = cfg.width;
-  if (cfg.open_clip) {
-    tok_ = s["token_embedding.weight"];
-    pos_ = s["positional_embedding"];
-    proj_ = s["text_projection"];
-    fln_ = lin(s.sub("ln_final"));
-    for (int l = 0; l < cfg.layers; ++l) {
-      const Scope L = s.sub("transformer.resblocks." + std::to_string(l));
-      const Tensor& iw = L["attn.in_proj_weight"];  // rows q | k | v
-      const Tensor& ib = L["attn.in_proj_bias"];
-      Layer y;
-      y.ln1 = lin(L.sub("ln_1")), y.ln2 = lin(L.sub("ln_2"));
+  tok_ = *t.token_embedding;
+  pos_ = *t.position_embedding;
+  if (t.text_projection) proj_ = *t.text_projection;
+  fln_ = lin(t.final_norm);
+  for (const auto& L : t.layers) {
+    Layer y;
+    y.ln1 = lin(L.ln1), y.ln2 = lin(L.ln2), y.out = lin(L.out), y.fc1 = lin(L.fc1), y.fc2 = lin(L.fc2);
+    if (cfg.open_clip) {
+      const Tensor &iw = *L.in_proj.weight, &ib = *L.in_proj.bias;
       y.q = {iw.slice0(0, W), ib.slice0(0, W)};
       y.k = {iw.slice0(W, 2 * W), ib.slice0(W, 2 * W)};
       y.v = {iw.slice0(2 * W, 3 * W), ib.slice0(2 * W, 3 * W)};
-      y.out = lin(L.sub("attn.out_proj"));
-      y.fc1 = lin(L.sub("mlp.c_fc")), y.fc2 = lin(L.sub("mlp.c_proj"));
-      layers_.push_back(std::move(y));
+    } else {
+      y.q = lin(L.q), y.k = lin(L.k), y.v = lin(L.v);
     }
-  } else {
-    tok_ = s["embeddings.token_embedding.weight"];
-    pos_ = s["embeddings.position_embedding.weight"];
-    fln_ = lin(s.sub("final_layer_norm"));
-    for (int l = 0; l < cfg.layers; ++l) {
-      const Scope L = s.sub("encoder.layers." + std::to_string(l));
-      Layer y;
-      y.ln1 = lin(L.sub("layer_norm1")), y.ln2 = lin(L.sub("layer_norm2"));
-      y.q = lin(L.sub("self_attn.q_proj")), y.k = lin(L.sub("self_attn.k_proj"));
-      y.v = lin(L.sub("self_attn.v_proj")), y.out = lin(L.sub("self_attn.out_proj"));
-      y.fc1 = lin(L.sub("mlp.fc1")), y.fc2 = lin(L.sub("mlp.fc2"));
-      layers_.push_back(std::move(y));
-    }
+    layers_.push_back(std::move(y));
   }
 }
 

@@ -11,29 +11,6 @@
 
 namespace vkf::models::nn {
 
-Tensor linear(Rec& r, const Tensor& x, const Scope& s, bool bias) {
-  const Tensor* b = bias && s.has("bias") ? &s["bias"] : nullptr;
-  return ops::linear(r, x, s["weight"], b);
-}
-
-Tensor conv(Rec& r, const Tensor& x, const Scope& s, int stride, Pad pad) {
-  const Tensor* b = s.has("bias") ? &s["bias"] : nullptr;
-  return ops::conv2d(r, x, s["weight"], b, ops::Conv2dParams{stride, pad.l, pad.r, pad.t, pad.b});
-}
-
-Tensor conv_same(Rec& r, const Tensor& x, const Scope& s) {
-  const int k = int(s["weight"].dim(3));
-  return conv(r, x, s, 1, {k / 2, k / 2, k / 2, k / 2});
-}
-
-Tensor group_norm(Rec& r, const Tensor& x, const Scope& s, float eps, bool silu, int groups) {
-  return ops::group_norm(r, x, s["weight"], s["bias"], ops::GroupNormParams{groups, eps, silu});
-}
-
-Tensor layer_norm(Rec& r, const Tensor& x, const Scope& s, float eps) {
-  return ops::layer_norm(r, x, s["weight"], s["bias"], eps);
-}
-
 Tensor linear(Rec& r, const Tensor& x, const Bound& p) { return ops::linear(r, x, *p.weight, p.bias); }
 
 Tensor conv(Rec& r, const Tensor& x, const Bound& p, int stride, Pad pad) {

@@ -9,20 +9,14 @@ namespace vkf::models::nn {
 
 using Rec = vk::Recorder;
 
-// x [..., K] · W[N,K]^T + b -> [..., N]  (W = s[name.weight], bias s[name.bias] when present)
-Tensor linear(Rec& r, const Tensor& x, const Scope& s, bool bias = true);
+// Over parameters bound at load (weights.h's Bound): x [..., K] · W[N,K]^T (+ b) -> [..., N].
+Tensor linear(Rec& r, const Tensor& x, const Bound& p);  // bias when p.bias
 // NCHW conv with weight [Cout,Cin,k,k]; pad = (left,right,top,bottom).
 struct Pad {
   int l, r, t, b;
 };
-Tensor conv(Rec& r, const Tensor& x, const Scope& s, int stride, Pad pad);
-Tensor conv_same(Rec& r, const Tensor& x, const Scope& s);  // stride 1, pad k/2
-Tensor group_norm(Rec& r, const Tensor& x, const Scope& s, float eps, bool silu, int groups = 32);
-Tensor layer_norm(Rec& r, const Tensor& x, const Scope& s, float eps);
-// The same over parameters bound at load (engine/models/unet_tree.h): no lookup while recording.
-Tensor linear(Rec& r, const Tensor& x, const Bound& p);  // bias when p.bias
 Tensor conv(Rec& r, const Tensor& x, const Bound& p, int stride, Pad pad);
-Tensor conv_same(Rec& r, const Tensor& x, const Bound& p);
+Tensor conv_same(Rec& r, const Tensor& x, const Bound& p);  // stride 1, pad k/2
 Tensor group_norm(Rec& r, const Tensor& x, const Bound& p, float eps, bool silu, int groups = 32);
 Tensor layer_norm(Rec& r, const Tensor& x, const Bound& p, float eps);
 Tensor silu(Rec& r, const Tensor& x);

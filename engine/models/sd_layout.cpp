@@ -4,6 +4,7 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/models/unet_tree.h"
+#include "engine/models/vae_tree.h"
 
 namespace vkf::models {
 
@@ -39,106 +40,55 @@ Bound ParamWalk::norm(std::string_view name, int64_t ch) const {
   return {param(n + ".weight", {ch}), param(n + ".bias", {ch})};
 }
 
-// ---- VAE ----------------------------------------------------------------------------------------
-
-void walk_vae_resblock(const ParamWalk& w, int cin, int cout) {
-  w.norm("norm1", cin);
-  w.conv("conv1", cin, cout, 3);
-  w.norm("norm2", cout);
-  w.conv("conv2", cout, cout, 3);
-  if (cin != cout) w.conv("nin_shortcut", cin, cout, 1);
-}
-
-namespace {
-void walk_vae_mid(const VaeConfig& c, const ParamWalk& m, int ch) {
-  walk_vae_resblock(m.child("block_1"), ch, ch);
-  if (c.mid_attn) {
-    const ParamWalk a = m.child("attn_1");
-    a.norm("norm", ch);
-    for (const char* n : {"q", "k", "v", "proj_out"}) a.conv(n, ch, ch, 1);
-  }
-  walk_vae_resblock(m.child("block_2"), ch, ch);
-}
-}  // namespace
-
-void walk_vae(const VaeConfig& c, const ParamWalk& w) {
-  const int nl = int(c.ch_mult.size());
-  const ParamWalk enc = w.child("encoder");
-  enc.conv("conv_in", c.in_channels, c.ch, 3);
-  int ch = c.ch;
-  for (int l = 0; l < nl; ++l) {
-    const ParamWalk d = enc.child("down." + std::to_string(l));
-    const int cout = c.ch * c.ch_mult[size_t(l)];
-    for (int r = 0; r < c.num_res_blocks; ++r) {
-      walk_vae_resblock(d.child("block." + std::to_string(r)), ch, cout);
-      ch = cout;
-    }
-    if (l + 1 < nl) d.conv("downsample.conv", ch, ch, 3);
-  }
-  walk_vae_mid(c, enc.child("mid"), ch);
-  enc.norm("norm_out", ch);
-  enc.conv("conv_out", ch, 2 * c.z_channels, 3);  // double_z: mean and logvar
-
-  const ParamWalk dec = w.child("decoder");
-  ch = c.ch * c.ch_mult.back();
-  dec.conv("conv_in", c.z_channels, ch, 3);
-  walk_vae_mid(c, dec.child("mid"), ch);
-  for (int l = nl - 1; l >= 0; --l) {  // up.i is indexed by resolution level, visited deepest first
-    const ParamWalk u = dec.child("up." + std::to_string(l));
-    const int cout = c.ch * c.ch_mult[size_t(l)];
-    for (int r = 0; r <= c.num_res_blocks; ++r) {
-      walk_vae_resblock(u.child("block." + std::to_string(r)), ch, cout);
-      ch = cout;
-    }
-    if (l > 0) u.conv("upsample.conv", ch, ch, 3);
-  }
-  dec.norm("norm_out", ch);
-  dec.conv("conv_out", ch, c.out_ch, 3);
-
-  w.conv("quant_conv", 2 * c.z_channels, 2 * c.embed_dim, 1);
-  w.conv("post_quant_conv", c.embed_dim, c.z_channels, 1);
-}
-
 // ---- CLIP text ----------------------------------------------------------------------------------
 
-void walk_text(const TextConfig& c, const ParamWalk& w) {
+TextTree walk_text(const TextConfig& c, const ParamWalk& w) {
   const int W = c.width;
-  w.param("embeddings.token_embedding.weight", {c.vocab_size, W});
-  w.param("embeddings.position_embedding.weight", {c.max_positions, W});
+  TextTree t;
+  t.token_embedding = w.param("embeddings.token_embedding.weight", {c.vocab_size, W});
+  t.position_embedding = w.param("embeddings.position_embedding.weight", {c.max_positions, W});
   for (int i = 0; i < c.layers; ++i) {
     const ParamWalk l = w.child("encoder.layers." + std::to_string(i));
-    for (const char* p : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj"})
-      l.linear(p, W, W);
-    l.norm("layer_norm1", W);
-    l.norm("layer_norm2", W);
-    l.linear("mlp.fc1", W, c.intermediate);
-    l.linear("mlp.fc2", c.intermediate, W);
+    TextLayerTree y;
+    y.q = l.linear("self_attn.q_proj", W, W);
+    y.k = l.linear("self_attn.k_proj", W, W);
+    y.v = l.linear("self_attn.v_proj", W, W);
+    y.out = l.linear("self_attn.out_proj", W, W);
+    y.ln1 = l.norm("layer_norm1", W);
+    y.ln2 = l.norm("layer_norm2", W);
+    y.fc1 = l.linear("mlp.fc1", W, c.intermediate);
+    y.fc2 = l.linear("mlp.fc2", c.intermediate, W);
+    t.layers.push_back(y);
   }
-  w.norm("final_layer_norm", W);
+  t.final_norm = w.norm("final_layer_norm", W);
+  return t;
 }
 
-void walk_open_clip_text(const TextConfig& c, const ParamWalk& w) {
+TextTree walk_open_clip_text(const TextConfig& c, const ParamWalk& w) {
   const int W = c.width;
-  w.param("token_embedding.weight", {c.vocab_size, W});
-  w.param("positional_embedding", {c.max_positions, W});
+  TextTree t;
+  t.token_embedding = w.param("token_embedding.weight", {c.vocab_size, W});
+  t.position_embedding = w.param("positional_embedding", {c.max_positions, W});
   for (int i = 0; i < c.layers; ++i) {
     const ParamWalk l = w.child("transformer.resblocks." + std::to_string(i));
-    l.norm("ln_1", W);
-    l.param("attn.in_proj_weight", {3 * W, W});  // rows q | k | v
-    l.param("attn.in_proj_bias", {3 * W});
-    l.linear("attn.out_proj", W, W);
-    l.norm("ln_2", W);
-    l.linear("mlp.c_fc", W, c.intermediate);
-    l.linear("mlp.c_proj", c.intermediate, W);
+    TextLayerTree y;
+    y.ln1 = l.norm("ln_1", W);
+    y.in_proj.weight = l.param("attn.in_proj_weight", {3 * W, W});  // rows q | k | v
+    y.in_proj.bias = l.param("attn.in_proj_bias", {3 * W});
+    y.out = l.linear("attn.out_proj", W, W);
+    y.ln2 = l.norm("ln_2", W);
+    y.fc1 = l.linear("mlp.c_fc", W, c.intermediate);
+    y.fc2 = l.linear("mlp.c_proj", c.intermediate, W);
+    t.layers.push_back(y);
   }
-  w.norm("ln_final", W);
-  w.param("text_projection", {W, c.projection_dim});
-  w.param("logit_scale", {});
+  t.final_norm = w.norm("ln_final", W);
+  t.text_projection = w.param("text_projection", {W, c.projection_dim});
+  w.param("logit_scale", {});  // CLIP's contrastive temperature: required in the file, not used for text
+  return t;
 }
 
-void walk_text_tower(const TextConfig& c, const ParamWalk& w) {
-  if (c.open_clip) walk_open_clip_text(c, w);
-  else walk_text(c, w);
+TextTree walk_text_tower(const TextConfig& c, const ParamWalk& w) {
+  return c.open_clip ? walk_open_clip_text(c, w) : walk_text(c, w);
 }
 
 std::vector<TensorSpec> required_tensors(const ModelConfig& cfg) {

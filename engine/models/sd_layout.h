@@ -41,17 +41,28 @@ class ParamWalk {
   Resolve resolve_;
   std::string prefix_;
 };
-// AutoencoderKL (Encoder/Decoder/quant convs) under "first_stage_model.".
-void walk_vae(const VaeConfig& c, const ParamWalk& w);
-void walk_vae_resblock(const ParamWalk& w, int cin, int cout);
+// A CLIP text tower's parameters, walked once (listing, or binding at load: ClipTextEncoder).
+struct TextLayerTree {
+  Bound ln1, ln2, out, fc1, fc2;
+  Bound q, k, v;    // HF layout: self_attn.{q,k,v}_proj
+  Bound in_proj;    // open_clip: attn.in_proj_{weight,bias}, rows q | k | v
+};
+struct TextTree {
+  const Tensor* token_embedding = nullptr;
+  const Tensor* position_embedding = nullptr;
+  const Tensor* text_projection = nullptr;  // open_clip [W, E]
+  Bound final_norm;                          // final_layer_norm / ln_final
+  std::vector<TextLayerTree> layers;
+};
 // HF CLIPTextModel text_model under "cond_stage_model.transformer.text_model." (position_ids is
 // optional in real files and so not listed).
-void walk_text(const TextConfig& c, const ParamWalk& w);
+TextTree walk_text(const TextConfig& c, const ParamWalk& w);
 // open_clip text tower (SD2 "cond_stage_model.model.", SDXL "conditioner.embedders.N.model."), .visual absent.
-void walk_open_clip_text(const TextConfig& c, const ParamWalk& w);
-void walk_text_tower(const TextConfig& c, const ParamWalk& w);  // by c.open_clip
+TextTree walk_open_clip_text(const TextConfig& c, const ParamWalk& w);
+TextTree walk_text_tower(const TextConfig& c, const ParamWalk& w);  // by c.open_clip
 
-// The UNet's walk (walk_unet, its block tree) is in engine/models/unet_tree.h.
+// The UNet's and the VAE's walks (walk_unet, walk_vae: their block trees) are in engine/models/unet_tree.h
+// and vae_tree.h.
 
 struct TensorSpec {
   std::string name;

@@ -2,6 +2,7 @@
 // callers multiply/divide by the config's scale_factor for UNet space).
 #pragma once
 #include "engine/models/sd_config.h"
+#include "engine/models/vae_tree.h"
 #include "engine/models/weights.h"
 #include "engine/vk/recorder.h"
 
@@ -14,17 +15,18 @@ struct Posterior {
 
 class Vae {
  public:
+  // Binds the block tree (vae_tree.h) to `w` once; throws naming a missing tensor. `w` outlives the Vae.
   Vae(const VaeConfig& cfg, const Weights& w, std::string prefix = kVaePrefix);
   Tensor decode(vk::Recorder& rec, const Tensor& z) const;        // z [B,embed,h,w] -> image [B,3,h*f,w*f] (unclamped)
   Posterior encode(vk::Recorder& rec, const Tensor& image) const;  // image in [-1,1]
   const VaeConfig& config() const { return cfg_; }
 
  private:
-  Tensor resblock(vk::Recorder& rec, const Tensor& x, const Scope& s) const;
-  Tensor mid_attention(vk::Recorder& rec, const Tensor& x, const Scope& s) const;
-  Tensor middle(vk::Recorder& rec, const Tensor& x, const Scope& s) const;
+  Tensor resblock(vk::Recorder& rec, const Tensor& x, const VaeResBlockTree& p) const;
+  Tensor mid_attention(vk::Recorder& rec, const Tensor& x, const VaeMidTree::Attn& p) const;
+  Tensor middle(vk::Recorder& rec, const Tensor& x, const VaeMidTree& p) const;
   VaeConfig cfg_;
-  Scope s_;
+  VaeTree tree_;
 };
 
 }  // namespace vkf::models

@@ -1,5 +1,6 @@
-// GPU copies of a checkpoint's tensors, uploaded once at load in the compute dtype and looked up by
-// their checkpoint names (the model tree is the key tree).
+// GPU copies of a checkpoint's tensors, uploaded once at load in the compute dtype and found by their
+// checkpoint names once, when a model binds its block tree (engine/models/unet_tree.h, vae_tree.h,
+// sd_layout.h's text trees); nothing is looked up by name while an evaluation records.
 #pragma once
 #include <map>
 #include <string>
@@ -39,20 +40,6 @@ class Weights {
 struct Bound {
   const Tensor* weight = nullptr;
   const Tensor* bias = nullptr;
-};
-
-// A view of Weights under a dotted prefix: w.sub("input_blocks.1.0")["in_layers.2.weight"].
-class Scope {
- public:
-  Scope(const Weights& w, std::string prefix) : w_(&w), prefix_(std::move(prefix)) {}
-  Scope sub(std::string_view child) const { return Scope(*w_, prefix_ + std::string(child) + "."); }
-  const Tensor& operator[](std::string_view name) const { return w_->get(prefix_ + std::string(name)); }
-  bool has(std::string_view name) const { return w_->has(prefix_ + std::string(name)); }
-  const std::string& prefix() const { return prefix_; }
-
- private:
-  const Weights* w_;
-  std::string prefix_;
 };
 
 }  // namespace vkf::models

@@ -142,7 +142,7 @@ TEST_CASE("e2e: img2img and custom_sampling graphs run and write PNGs", "[e2e]")
   }
 }
 
-TEST_CASE("e2e: image_ops runs without any model; sizes; ImageInvert twice is the identity", "[e2e]") {
+TEST_CASE("e2e: image_ops runs without any model, sizes, ImageInvert twice is the identity", "[e2e]") {
   TempDir empty_models("nomodels"), out("image_ops"), temp("image_ops_temp");
   const auto input = vkf::io::load_image(kGraphs / "input" / "example.png");
   REQUIRE(input.width == 64);

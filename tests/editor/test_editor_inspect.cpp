@@ -80,7 +80,7 @@ TEST_CASE("editor: a hovered IMAGE link shows its GPU buffer's min/max/mean, NaN
   }
 }
 
-TEST_CASE("editor: --no-profile leaves out the per-node GPU time and peak memory; --help says so", "[editor_app]") {
+TEST_CASE("editor: --no-profile leaves out the per-node GPU time and peak memory, --help says so", "[editor_app]") {
   SKIP_IF_NO_EDITOR();
   vkf::test::TempDir t("editor_no_profile");
   fs::path p = t.path();

@@ -194,7 +194,7 @@ TEST_CASE("editor: recent files persist in $XDG_CONFIG_HOME/vkflow/recent.json",
   CHECK(read_json(cfg / "vkflow" / "recent.json")["recent"] == json::array({fs::path(graph).lexically_normal().string()}));
 }
 
-TEST_CASE("editor: F1 opens the shortcut window; --scale enlarges the UI", "[editor_app]") {
+TEST_CASE("editor: F1 opens the shortcut window, --scale enlarges the UI", "[editor_app]") {
   SKIP_IF_NO_EDITOR();
   vkf::test::TempDir t("editor_help");
   fs::path p = t.path();

@@ -87,7 +87,7 @@ TEST_CASE("exec queue: the output cache persists between prompts", "[cpu][graph]
   CHECK(count_of("TestSteps") == 2);
 }
 
-TEST_CASE("exec queue: interrupt stops the running prompt; front, delete and clear act on pending ones",
+TEST_CASE("exec queue: interrupt stops the running prompt, front, delete and clear act on pending ones",
           "[cpu][graph][queue]") {
   reset_counts();
   ExecQueue q({}, {}, test_registry());

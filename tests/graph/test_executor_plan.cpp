@@ -56,7 +56,7 @@ TEST_CASE("executor plan: says what would run and what comes from the cache, and
   CHECK(r.cached == p2.cached);
 }
 
-TEST_CASE("executor plan: leaves the cache's LRU order alone; not-cacheable nodes always run", "[cpu][graph]") {
+TEST_CASE("executor plan: leaves the cache's LRU order alone, not-cacheable nodes always run", "[cpu][graph]") {
   CacheOptions two;
   two.max_entries = 2;
   Executor ex(two, test_registry());
@@ -102,7 +102,7 @@ TEST_CASE("executor plan: an invalid graph plans nothing and says why", "[cpu][g
   CHECK(p.to_run.empty());
 }
 
-TEST_CASE("executor stats: per-node output bytes, types and summaries; cached nodes marked", "[cpu][graph]") {
+TEST_CASE("executor stats: per-node output bytes, types and summaries, cached nodes marked", "[cpu][graph]") {
   Executor ex({}, test_registry());
   Graph g = graph_of(kGraph);
   RunEnv env;

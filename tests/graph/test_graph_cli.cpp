@@ -80,7 +80,7 @@ TEST_CASE("cli: malformed JSON exits 2 naming line and column", "[cpu][graph]") 
   }
 }
 
-TEST_CASE("cli: an unknown class exits 2 with its name; missing file and bad options too", "[cpu][graph]") {
+TEST_CASE("cli: an unknown class exits 2 with its name, missing file and bad options too", "[cpu][graph]") {
   auto g = write("unknown.json", R"({"1": {"class_type": "FrobnicateLatent", "inputs": {}},
                                      "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}})");
   auto r = cli("run '" + g.string() + "'");

@@ -207,7 +207,7 @@ TEST_CASE("executor: cancellation between nodes and inside a node", "[cpu][graph
   CHECK(exec_order().empty());
 }
 
-TEST_CASE("executor: errors name node id and class; finished work stays", "[cpu][graph]") {
+TEST_CASE("executor: errors name node id and class, finished work stays", "[cpu][graph]") {
   Executor ex({}, test_registry());
   std::vector<Event> errors;
   RunEnv env;
@@ -255,7 +255,7 @@ TEST_CASE("executor: errors name node id and class; finished work stays", "[cpu]
   CHECK(invalid.validation.errors.at(0).type == "missing_node_type");
 }
 
-TEST_CASE("executor: keep_outputs exposes every value; Value access is checked", "[cpu][graph]") {
+TEST_CASE("executor: keep_outputs exposes every value, Value access is checked", "[cpu][graph]") {
   Executor ex({}, test_registry());
   ex.keep_outputs(true);
   auto r = run(ex, graph_of(kSeedGraph));

@@ -10,7 +10,7 @@
 using namespace vkf::graph;
 using vkf::test::graph_of;
 
-TEST_CASE("graph: API format parses; extra top-level keys are kept on re-emit", "[cpu][graph]") {
+TEST_CASE("graph: API format parses, extra top-level keys are kept on re-emit", "[cpu][graph]") {
   auto doc = nlohmann::json::parse(R"({
     "10": {"class_type": "TestConst", "inputs": {"value": 3}, "_meta": {"title": "Ten"}},
     "2": {"class_type": "TestSink", "inputs": {"value": ["10", 0]}},

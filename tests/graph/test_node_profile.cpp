@@ -26,7 +26,7 @@ struct Restore {  // the shared context's timing flag is left as the test found 
 
 }  // namespace
 
-TEST_CASE("executor: per-node GPU time (per-submit timestamps) and peak device memory; off with node_profile=false",
+TEST_CASE("executor: per-node GPU time (per-submit timestamps) and peak device memory, off with node_profile=false",
           "[graph]") {
   Restore restore;
   vkf::test::TempDir out("node_profile");

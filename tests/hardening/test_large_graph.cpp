@@ -21,7 +21,7 @@ nlohmann::json chain(int n, bool cycle) {
 }
 }  // namespace
 
-TEST_CASE("a 20000-node chain validates and runs; a 20000-node cycle is reported", "[hardening][cpu]") {
+TEST_CASE("a 20000-node chain validates and runs, a 20000-node cycle is reported", "[hardening][cpu]") {
   const int n = 20000;
   Graph g = Graph::from_json(chain(n, false));
   RunEnv env;

@@ -122,7 +122,7 @@ TEST_CASE("bad input: out-of-vocabulary token id is refused", "[models][bad_inpu
   expect_failure("text", ckpt(), p, {"60000"});
 }
 
-TEST_CASE("bad input: 10 000-word prompt tokenizes; SD1 padding keeps 77 ids", "[cpu][models][bad_input]") {
+TEST_CASE("bad input: 10 000-word prompt tokenizes, SD1 padding keeps 77 ids", "[cpu][models][bad_input]") {
   auto tok = text::ClipTokenizer::from_file(mc::clip_vocab());
   const char* words[] = {"a", "photo", "of", "the", "cat", "astronaut", "riding", "horse", "masterpiece", "quality"};
   std::string prompt;

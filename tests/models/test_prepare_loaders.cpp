@@ -90,7 +90,7 @@ TEST_CASE("prepare: under VKFLOW_PREPARE=0 the loaders build no pipeline", "[mod
   CHECK(ctx.take_validation_messages().empty());
 }
 
-TEST_CASE("prepare: a sidecar's image_size sets the size preparation plans; other forms are ignored",
+TEST_CASE("prepare: a sidecar's image_size sets the size preparation plans, other forms are ignored",
           "[models][prepare][cpu]") {
   auto st = io::SafeTensors::open(e2e::kTinyDir / "ckpt.safetensors");
   auto cfg = e2e::load_json(e2e::kTinyDir / "config.json");

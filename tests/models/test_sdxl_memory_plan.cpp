@@ -12,7 +12,7 @@
 
 using namespace vkf::e2e;
 
-TEST_CASE("memory plan: SDXL base fp16 at 1024x1024 is printed by validate; tiled decode suggested where it does not fit",
+TEST_CASE("memory plan: SDXL base fp16 at 1024x1024 is printed by validate, tiled decode suggested where it does not fit",
           "[sdxl][cpu]") {
   TempDir d("sdxl_plan");
   fs::create_directories(d / "checkpoints");
@@ -22,30 +22,31 @@ TEST_CASE("memory plan: SDXL base fp16 at 1024x1024 is printed by validate; tile
   CHECK(fs::file_size(ck) > 6'937'000'000ull);
   CHECK(fs::file_size(ck) < 6'940'000'000ull);
   const std::string graph = (kGraphs / "sdxl_txt2img.json").string();
-  const std::vector<std::string> base = {"validate", graph, "--models-dir", d.path().string()};
+  const std::vector<std::string> base = {"validate", graph, "--models-dir", d.path().string(), "--weights", "f16"};
 
   auto r = vkflow(base);
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   std::cout << "  [sdxl] " << r.out.substr(r.out.find("planned"));
-  // 6.5 GiB of weights + the 1024x1024 decode (2.5 GiB at the plan's fp32 per-pixel cost) = 9.0 GiB.
-  CHECK(contains(r.out, "planned device memory: 9.0 GiB = 6.5 GiB model weights + 2.5 GiB for node 8 (VAEDecode"));
+  // 6.5 GiB of f16 weights + the 1024x1024 decode (1.3 GiB at f16) = 7.7 GiB.
+  CHECK(contains(r.out, "planned device memory: 7.7 GiB = 6.5 GiB model weights + 1.3 GiB for node 8 (VAEDecode"));
   CHECK(contains(r.out, "EmptyLatentImage 1024x1024 batch 1"));
 
   auto small = base;
-  small.insert(small.end(), {"--device-memory", "8"});
+  small.insert(small.end(), {"--device-memory", "7"});
   r = vkflow(small);
   CHECK(r.code == 2);
-  CHECK(contains(r.out, "does not fit a 8 GiB device"));
+  CHECK(contains(r.out, "does not fit a 7 GiB device"));
   CHECK(contains(r.out, "node 8 (VAEDecode)"));
   CHECK(contains(r.out, "VAEDecodeTiled"));
 
-  // With VAEDecodeTiled (512 px tiles) the same graph fits 8 GiB; the UNet (CFG batch 2) becomes the largest.
+  // With VAEDecodeTiled (512 px tiles) the same graph fits 7 GiB; the UNet (CFG batch 2) becomes the largest.
   auto g = load_json(kGraphs / "sdxl_txt2img.json");
   g["8"] = {{"class_type", "VAEDecodeTiled"},
             {"inputs", {{"samples", {"3", 0}}, {"vae", {"4", 2}}, {"tile_size", 512}, {"overlap", 64}}}};
   write_file(d / "sdxl_tiled.json", g.dump());
-  r = vkflow({"validate", (d / "sdxl_tiled.json").string(), "--models-dir", d.path().string(), "--device-memory", "8"});
+  r = vkflow({"validate", (d / "sdxl_tiled.json").string(), "--models-dir", d.path().string(), "--weights", "f16",
+              "--device-memory", "7"});
   INFO(r.out << r.err);
   CHECK(r.code == 0);
   CHECK(contains(r.out, "for node 3 (KSampler"));

@@ -178,7 +178,7 @@ TEST_CASE("sdxl nodes: CLIPTextEncodeSDXLRefiner matches the sdxl_tiny_refiner c
   check_close("refiner vector, negative default ascore", vector_of("sdxl_refiner", e1, 0, 0, true), cond.row("vector", 1));
 }
 
-TEST_CASE("sd2 nodes: CLIPTextEncode gives the penultimate layer with ln_final; CLIPSetLastLayer -1 the last", "[sd2][golden]") {
+TEST_CASE("sd2 nodes: CLIPTextEncode gives the penultimate layer with ln_final, CLIPSetLastLayer -1 the last", "[sd2][golden]") {
   GoldenModels m;
   const Ref text = ref("sd2_tiny_a", "text_io.safetensors");
   const auto prompts = text.prompts();

@@ -173,7 +173,7 @@ TEST_CASE("latent_interpolate chunks over images, and over pixels through NHWC w
   }
 }
 
-TEST_CASE("permute splits any permutation into boxes that fit one binding; upsample chunks rows",
+TEST_CASE("permute splits any permutation into boxes that fit one binding, upsample chunks rows",
           "[ops][chunking][permute]") {
   auto& ctx = test::gpu();
   struct Case {

@@ -7,7 +7,7 @@
 
 using namespace vkf;
 
-TEST_CASE("embedding gathers table rows; host check rejects out-of-range ids", "[ops][embedding]") {
+TEST_CASE("embedding gathers table rows, host check rejects out-of-range ids", "[ops][embedding]") {
   auto& ctx = test::gpu();
   const int64_t V = 37, D = 13;
   std::vector<int32_t> ids{0, 36, 5, 5, 17, 1, 2, 30, 11};

@@ -107,7 +107,7 @@ TEST_CASE("euler_churn plugin with s_churn 0 matches the euler goldens", "[plugi
   CHECK(check_against_goldens("euler", "euler_churn") >= 1);
 }
 
-TEST_CASE("euler_churn with churn draws noise and stays finite; parameters reach the plugin", "[plugins][sampling]") {
+TEST_CASE("euler_churn with churn draws noise and stays finite, parameters reach the plugin", "[plugins][sampling]") {
   require_plugin("euler_churn_plugin");
   Small s;
   const auto plain = to_host(s.ctx, s.run("euler_churn", 6));

@@ -127,7 +127,7 @@ TEST_CASE("samplers match the ComfyUI goldens", "[sampling][samplers]") {
   std::fputs(report.c_str(), stdout);
 }
 
-TEST_CASE("every sampler name resolves; unknown names are refused with the list", "[sampling][samplers]") {
+TEST_CASE("every sampler name resolves, unknown names are refused with the list", "[sampling][samplers]") {
   // The built-ins (plugin tests that ran earlier in this process may have registered more after them).
   std::vector<std::string> builtins;
   for (const auto& n : sampler_names())

@@ -22,7 +22,7 @@ TEST_CASE("serve: npm ComfyUI clients drive vkflow serve unchanged", "[server][e
 // Scale-out and load (tests/server/npm/pool_test.mjs): ComfyPool over two instances, then 16 clients and 20
 // prompts twice on one, every prompt completed exactly once, RSS growth bounded. Not a timed test: the
 // figures it prints are for reading, only completion and memory are checked.
-TEST_CASE("serve: ComfyPool spreads a batch over two instances; small load run", "[server][e2e][npm]") {
+TEST_CASE("serve: ComfyPool spreads a batch over two instances, small load run", "[server][e2e][npm]") {
   const std::string src = VKFLOW_SOURCE_DIR;
   if (!std::filesystem::exists("/usr/bin/node") || !std::filesystem::exists(src + "/tools/npm/node_modules/ws")) {
     WARN("skipped: node or tools/npm/node_modules (tools/deps.sh runs npm ci) is missing");

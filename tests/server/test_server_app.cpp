@@ -80,7 +80,7 @@ TEST_CASE("serve: /prompt queues a valid graph and refuses a bad one in ComfyUI'
   REQUIRE(body(s(req("GET", "/history/" + id))).empty());
 }
 
-TEST_CASE("serve: /queue lists, deletes and clears; /interrupt stops the running prompt", "[server][cpu]") {
+TEST_CASE("serve: /queue lists, deletes and clears, /interrupt stops the running prompt", "[server][cpu]") {
   Server s;
   const std::string a = body(s(req("POST", "/prompt", prompt_body(kWaitGraph))))["prompt_id"];
   const std::string b = body(s(req("POST", "/prompt", prompt_body(kWaitGraph))))["prompt_id"];

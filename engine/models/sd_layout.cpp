@@ -118,8 +118,8 @@ bool is_known_extra_tensor(std::string_view n) {
   for (const char* e : kExact)
     if (n == e) return true;
   if (n.starts_with("model_ema.")) return true;
-  // Under a text tower's prefix (SD1, SD2, SDXL's two, the refiner's one).
-  return n.ends_with(".embeddings.position_ids") || n.ends_with(".model.logit_scale");
+  // HF CLIP's position_ids under any text tower's prefix (open_clip's logit_scale is walked: it is required).
+  return n.ends_with(".embeddings.position_ids");
 }
 
 LayoutReport check_tensors(const io::SafeTensors& st, const std::vector<TensorSpec>& required) {

@@ -88,7 +88,7 @@ struct LayoutReport {
 LayoutReport check_tensors(const io::SafeTensors& st, const std::vector<TensorSpec>& required);
 
 // Tensors real single-file checkpoints carry that no model part reads: LatentDiffusion's schedule buffers,
-// model_ema.*, HF CLIP's position_ids, open_clip's logit_scale, SDXL's denoiser.sigmas, the v_pred / ztsnr
+// model_ema.*, HF CLIP's position_ids, SDXL's denoiser.sigmas, the v_pred / ztsnr
 // markers.
 bool is_known_extra_tensor(std::string_view name);
 

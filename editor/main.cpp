@@ -1,6 +1,7 @@
 // vkflow-editor [GRAPH.json | IMAGE.png]: the native node editor. Options: the run folders as `vkflow run`
 // (--models-dir, --input-dir, --output-dir, --temp-dir, --clip-vocab, --device), --size WxH, --script FILE,
-// --screenshot PNG (after the script, or after the first frames), --bench N (N nodes, prints frame times).
+// --screenshot PNG (after the script, or after the first frames), --bench N (N nodes, prints frame times),
+// and the plugin options every vkflow command takes (--plugin FILE, --plugins-dir DIR).
 #define GLFW_INCLUDE_NONE
 #include <GLFW/glfw3.h>
 #include <backends/imgui_impl_glfw.h>
@@ -20,6 +21,7 @@
 #include "editor/vk_window.h"
 #include "engine/graph/services.h"
 #include "engine/graph/workflow.h"
+#include "engine/plugin/plugin_host.h"
 #include "engine/vk/context.h"
 
 using namespace vkf;
@@ -38,13 +40,17 @@ const char* kUsage =
     "  --quit-after S      quit after S seconds (demos, tests)\n"
     "  --no-profile        no per-node GPU time or peak device memory after a run (the CPU time and\n"
     "                      output sizes stay; per-node profiling writes one GPU timestamp pair per submit)\n"
-    "  --scale S           UI scale (0.5-4; default: the monitor's content scale, for HiDPI)\n";
+    "  --scale S           UI scale (0.5-4; default: the monitor's content scale, for HiDPI)\n"
+    "  --plugin FILE       load a sampler plugin (repeatable); --plugins-dir DIR: load every plugin there\n"
+    "                      (default: plugins/ beside --models-dir and $XDG_DATA_HOME/vkflow/plugins), as\n"
+    "                      `vkflow`; their samplers appear in the palette and the sampler combos\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   graph::RunEnv env;
-  std::string file, script_file, shot, clip_vocab;
+  std::string file, script_file, shot, clip_vocab, plugins_dir;
+  std::vector<std::string> plugin_files;
   int device = -1, width = 1280, height = 720, bench_nodes = -1, bench_frames = 0;
   double bench_seconds = 10, quit_after = 0;
   float ui_scale = 0;  // 0: the monitor's content scale (HiDPI)
@@ -65,6 +71,8 @@ int main(int argc, char** argv) {
       else if (a == "--output-dir") env.paths.output_dir = val();
       else if (a == "--temp-dir") env.paths.temp_dir = val();
       else if (a == "--clip-vocab") clip_vocab = val();
+      else if (a == "--plugin") plugin_files.push_back(val());
+      else if (a == "--plugins-dir") plugins_dir = val();
       else if (a == "--device") device = std::stoi(val());
       else if (a == "--script") script_file = val();
       else if (a == "--screenshot") shot = val();
@@ -98,6 +106,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // Before the graph is checked: its nodes may name plugin samplers. A bad plugin is reported and skipped.
+  plugin::load_plugins(plugins_dir, plugin_files, env.paths.models_dir.string());
   if (!clip_vocab.empty()) env.services->set(graph::kClipVocabService, std::make_shared<std::string>(clip_vocab));
   std::optional<editor::Script> script;
   try {

@@ -2,8 +2,11 @@
 // inputs snr and corrector_steps), registered when the sampler is: its inputs are the declared
 // parameters with their defaults and ranges, so they show in /object_info (`vkflow nodes --json`).
 // Samplers without parameters need no node of their own: KSamplerSelect and KSampler list every
-// registered sampler.
+// registered sampler. A sampler that is removed again (a plugin's registration rolled back) takes its node
+// with it, so no class is listed that names a sampler nobody can run.
 #include <iostream>
+#include <mutex>
+#include <set>
 
 #include "engine/graph/node_context.h"
 #include "engine/graph/registry.h"
@@ -14,6 +17,10 @@ namespace vkf::nodes {
 namespace {
 
 using namespace graph;
+
+// The node classes made here (never another file's class of the same name).
+std::mutex g_mu;
+std::set<std::string> g_made;
 
 void add_sampler_node(const sampling::SamplerDesc& d) {
   if (d.params.empty() && d.origin == "built-in") return;
@@ -43,10 +50,19 @@ void add_sampler_node(const sampling::SamplerDesc& d) {
     return {make_value("SAMPLER", std::move(v))};
   });
   try {
+    const std::string cls = def.class_type();
+    std::lock_guard lock(g_mu);
     Registry::instance().add(std::move(def));
+    g_made.insert(cls);
   } catch (const std::exception& e) {  // e.g. a node class of that name exists already
     std::cerr << "vkflow: no node for sampler '" << d.name << "': " << e.what() << "\n";
   }
+}
+
+void remove_sampler_node(const sampling::SamplerDesc& d) {
+  const std::string cls = "PluginSampler_" + d.name;
+  std::lock_guard lock(g_mu);
+  if (g_made.erase(cls)) Registry::instance().retire(cls);
 }
 
 // Plugins load from main() (after static initialisation), so the subscription sees them as they come.
@@ -54,6 +70,7 @@ struct Subscribe {
   Subscribe() {
     sampling::sampler_registry().subscribe([](const sampling::SamplerDesc& d, bool added) {
       if (added) add_sampler_node(d);
+      else remove_sampler_node(d);
     });
   }
 } subscribe;

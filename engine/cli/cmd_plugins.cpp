@@ -12,14 +12,23 @@ namespace vkf::cli {
 namespace {
 
 const char* kUsage =
-    "usage: vkflow plugins [--json] [--plugin FILE]... [--plugins-dir DIR]\n\n"
+    "usage: vkflow plugins [--json] [--plugin FILE]... [--plugins-dir DIR] [--models-dir DIR]\n\n"
     "Lists the sampler plugins found and whether they loaded (this vkflow implements plugin ABI ";
+const char* kFolders =
+    "Folders searched: --plugins-dir, else plugins/ beside --models-dir (default models, so ./plugins) and\n"
+    "$XDG_DATA_HOME/vkflow/plugins (~/.local/share/vkflow/plugins when unset); then each --plugin.\n";
 
 int plugins_command(std::vector<std::string> args) {
   bool json = false;
-  for (const auto& a : args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--models-dir" && i + 1 < args.size()) {  // used by the plugin loader (the default folder)
+      ++i;
+      continue;
+    }
+    if (a.rfind("--models-dir=", 0) == 0) continue;
     if (a == "--help" || a == "-h") {
-      std::cout << kUsage << plugin::host_abi_version() << ").\n";
+      std::cout << kUsage << plugin::host_abi_version() << ").\n" << kFolders;
       return kExitOk;
     }
     if (a == "--json") json = true;

@@ -23,8 +23,8 @@ void print_help() {
     for (size_t i = name.size(); i < 10; ++i) std::cout << ' ';
     std::cout << "  " << c.summary << "\n";
   }
-  std::cout << "\nevery command takes --plugin FILE (repeatable) and --plugins-dir DIR (default: ./plugins and\n"
-               "$XDG_DATA_HOME/vkflow/plugins); 'vkflow plugins' lists what loaded\n";
+  std::cout << "\nevery command takes --plugin FILE (repeatable) and --plugins-dir DIR (default: plugins/ beside\n"
+               "--models-dir, i.e. ./plugins, and $XDG_DATA_HOME/vkflow/plugins); 'vkflow plugins' lists what loaded\n";
   std::cout << "\nenvironment: VKFLOW_DEVICE=N picks a device, VKFLOW_VALIDATE=1 enables validation layers\n";
 }
 }  // namespace

@@ -1,7 +1,5 @@
 #include "engine/cli/plugin_args.h"
 
-#include <iostream>
-
 #include "engine/cli/command.h"
 #include "engine/plugin/plugin_host.h"
 
@@ -9,7 +7,7 @@ namespace vkf::cli {
 
 void load_plugins_from_args(std::vector<std::string>& args) {
   std::vector<std::string> files, rest;
-  std::string dir;
+  std::string dir, models_dir = "models";
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto take = [&](const std::string& opt, auto&& put) {
@@ -30,19 +28,13 @@ void load_plugins_from_args(std::vector<std::string>& args) {
     }
     if (take("--plugin", [&](std::string v) { files.push_back(std::move(v)); })) continue;
     if (take("--plugins-dir", [&](std::string v) { dir = std::move(v); })) continue;
+    // --models-dir stays for the command; the default plugin folder sits beside it
+    if (a == "--models-dir" && i + 1 < args.size()) models_dir = args[i + 1];
+    else if (a.rfind("--models-dir=", 0) == 0) models_dir = a.substr(13);
     rest.push_back(a);
   }
   args = std::move(rest);
-  for (const auto& f : plugin::plugin_files(plugin::plugin_dirs(dir))) {
-    const auto r = plugin::load_plugin(f);
-    if (!r.loaded && r.error != "already loaded")
-      std::cerr << "vkflow: plugin " << r.path << " skipped: " << r.error << "\n";
-  }
-  for (const auto& f : files) {
-    const auto r = plugin::load_plugin(f);
-    if (!r.loaded && r.error != "already loaded")
-      std::cerr << "vkflow: plugin " << r.path << " skipped: " << r.error << "\n";
-  }
+  plugin::load_plugins(dir, files, models_dir);
 }
 
 }  // namespace vkf::cli

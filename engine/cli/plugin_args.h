@@ -6,7 +6,8 @@
 
 namespace vkf::cli {
 
-// Removes the plugin options from `args` and loads: every file of the plugin folders, then each --plugin.
+// Removes the plugin options from `args` and loads: every file of the plugin folders (--plugins-dir, else
+// plugins/ beside --models-dir and $XDG_DATA_HOME/vkflow/plugins), then each --plugin.
 // A plugin that fails is reported on stderr and skipped (`vkflow plugins` shows why); never throws for
 // a bad plugin, only for a missing option value (UsageError).
 void load_plugins_from_args(std::vector<std::string>& args);

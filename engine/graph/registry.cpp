@@ -28,6 +28,15 @@ const NodeDef* Registry::find(const std::string& class_type) const {
   return it == defs_.end() ? nullptr : it->second.get();
 }
 
+bool Registry::retire(const std::string& class_type) {
+  std::unique_lock lock(mu_);
+  auto it = defs_.find(class_type);
+  if (it == defs_.end()) return false;
+  retired_.push_back(std::move(it->second));
+  defs_.erase(it);
+  return true;
+}
+
 const NodeDef& Registry::get(const std::string& class_type) const {
   if (auto* d = find(class_type)) return *d;
   throw GraphError("unknown node class '" + class_type + "'");

@@ -1,7 +1,8 @@
 // The process-wide node registry, filled by static NodeRegistrar objects in nodes/*.cpp (and tests), and at
 // run time when a plugin registers a sampler with parameters (nodes/plugin_samplers.cpp). Thread-safe: add()
-// takes a writer lock, lookups a reader lock; entries are never removed and live at stable addresses, so
-// a NodeDef* from find() stays valid while other threads add.
+// takes a writer lock, lookups a reader lock; entries live at stable addresses and are never freed (a
+// retired class leaves the lookups but not memory), so a NodeDef* from find() stays valid while other
+// threads add or retire.
 #pragma once
 #include <map>
 #include <memory>
@@ -25,6 +26,9 @@ class Registry {
 
   void add(NodeDef def);  // throws std::logic_error on a duplicate class or a def without execute()
   const NodeDef* find(const std::string& class_type) const;  // nullptr when unknown
+  // Takes a class out of find/names/object_info (the node of a plugin sampler whose registration was
+  // rolled back); false when unknown. Its NodeDef stays allocated, so earlier pointers stay valid.
+  bool retire(const std::string& class_type);
   const NodeDef& get(const std::string& class_type) const;   // throws GraphError when unknown
   std::vector<std::string> names() const;                    // sorted
   size_t size() const;
@@ -35,6 +39,7 @@ class Registry {
  private:
   mutable std::shared_mutex mu_;
   std::map<std::string, std::unique_ptr<const NodeDef>> defs_;  // stable addresses for find()
+  std::vector<std::unique_ptr<const NodeDef>> retired_;          // kept alive, no longer listed
 };
 
 // `static NodeRegistrar reg(NodeDef("X")...);` — registers at static-init time; a broken declaration

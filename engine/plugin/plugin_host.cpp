@@ -234,10 +234,12 @@ PluginInfo load_plugin(const fs::path& file) {
   return info;
 }
 
-std::vector<fs::path> plugin_dirs(const std::string& dir) {
+std::vector<fs::path> plugin_dirs(const std::string& dir, const std::string& models_dir) {
   std::vector<fs::path> d;
   if (!dir.empty()) return {fs::path(dir)};
-  d.push_back("plugins");
+  fs::path models = models_dir.empty() ? fs::path("models") : fs::path(models_dir);
+  if (!models.has_filename()) models = models.parent_path();  // "models/" -> "models"
+  d.push_back((models / ".." / "plugins").lexically_normal());
   const char* xdg = std::getenv("XDG_DATA_HOME");
   const char* home = std::getenv("HOME");
   if (xdg && *xdg) d.push_back(fs::path(xdg) / "vkflow" / "plugins");
@@ -257,6 +259,20 @@ std::vector<fs::path> plugin_files(const std::vector<fs::path>& dirs) {
     }
     std::sort(here.begin(), here.end());
     out.insert(out.end(), here.begin(), here.end());
+  }
+  return out;
+}
+
+std::vector<PluginInfo> load_plugins(const std::string& dir, const std::vector<std::string>& files,
+                                     const std::string& models_dir) {
+  std::vector<fs::path> all = plugin_files(plugin_dirs(dir, models_dir));
+  all.insert(all.end(), files.begin(), files.end());
+  std::vector<PluginInfo> out;
+  for (const auto& f : all) {
+    out.push_back(load_plugin(f));
+    const auto& r = out.back();
+    if (!r.loaded && r.error != "already loaded")
+      std::cerr << "vkflow: plugin " << r.path << " skipped: " << r.error << "\n";
   }
   return out;
 }

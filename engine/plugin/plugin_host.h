@@ -23,11 +23,17 @@ struct PluginInfo {
 // canonical path twice reports the second as failed ("already loaded").
 PluginInfo load_plugin(const std::filesystem::path& file);
 
-// Where plugins are looked for: `dir` when given (--plugins-dir), else ./plugins and
-// $XDG_DATA_HOME/vkflow/plugins (~/.local/share when unset). Missing folders are skipped.
-std::vector<std::filesystem::path> plugin_dirs(const std::string& dir);
+// Where plugins are looked for: `dir` when given (--plugins-dir), else `plugins/` beside the models folder
+// (<models_dir>/../plugins: ./plugins for the default `models`) and $XDG_DATA_HOME/vkflow/plugins
+// (~/.local/share when unset). Missing folders are skipped.
+std::vector<std::filesystem::path> plugin_dirs(const std::string& dir, const std::string& models_dir = "models");
 // The shared libraries (*.so, *.dylib, *.dll) directly in `dirs`, sorted per folder.
 std::vector<std::filesystem::path> plugin_files(const std::vector<std::filesystem::path>& dirs);
+
+// What every front end (CLI, editor, server) loads at start: each file of plugin_dirs(dir, models_dir), then
+// each of `files`. Failures are printed on stderr (with the reason) and skipped; returns this call's reports.
+std::vector<PluginInfo> load_plugins(const std::string& dir, const std::vector<std::string>& files,
+                                     const std::string& models_dir = "models");
 
 // Every load attempt of this process, in order (what `vkflow plugins` prints).
 std::vector<PluginInfo> plugin_reports();

@@ -47,6 +47,11 @@ struct Library {
 struct BadArgument : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// Thrown for a tensor of a dtype the op does not take (-> VKFLOW_UNSUPPORTED). Every tensor the ABI hands
+// out is F32, so this guards the host's own invariants rather than a plugin's input.
+struct Unsupported : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 }  // namespace vkf::plugin
 
@@ -127,6 +132,9 @@ vkflow_result_t guarded(vkflow_run_t* r, const char* fn, F&& f) {
     if (poll_cancel(r)) return VKFLOW_CANCELLED;
     try {
       return f();
+    } catch (const Unsupported& e) {
+      r->last_error = std::string(fn) + ": " + e.what();
+      return VKFLOW_UNSUPPORTED;
     } catch (const BadArgument& e) {
       r->last_error = std::string(fn) + ": " + e.what();
       return VKFLOW_INVALID_ARGUMENT;

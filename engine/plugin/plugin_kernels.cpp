@@ -82,7 +82,7 @@ vkflow_result_t k_dispatch(vkflow_run_t* r, vkflow_kernel_t kernel, const vkflow
     std::vector<Tensor> fresh(count);
     for (uint32_t i = 0; i < count; ++i) {
       const Tensor& t = get_tensor(r, tensors[i], "tensors[i]");
-      if (t.dtype() != DType::F32) throw BadArgument("kernel bindings are F32 tensors");
+      if (t.dtype() != DType::F32) throw Unsupported("kernel bindings are F32 tensors");
       if (!ops::fits_binding(r->run.rec().context(), t.bytes()))
         throw BadArgument("tensor too large for one storage binding");
       args.push_back({&t.buffer(), t.offset(), t.bytes(), (write_mask >> i & 1u) != 0});

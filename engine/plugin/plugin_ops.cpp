@@ -25,7 +25,7 @@ void same_shape(const Tensor& a, const Tensor& b, const char* what) {
   if (a.shape() != b.shape()) throw BadArgument(std::string(what) + ": shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) + " differ");
 }
 void f32(const Tensor& t, const char* what) {
-  if (t.dtype() != DType::F32) throw BadArgument(std::string(what) + ": only F32 tensors");
+  if (t.dtype() != DType::F32) throw Unsupported(std::string(what) + ": only F32 tensors");
 }
 float to_f(double v, const char* what) {
   if (!std::isfinite(v)) throw BadArgument(std::string(what) + ": coefficient " + std::to_string(v) + " is not finite");
@@ -193,7 +193,7 @@ vkflow_result_t t_dot(vkflow_run_t* r, vkflow_tensor_t a, vkflow_tensor_t b, dou
     if (!out) throw BadArgument("out is NULL");
     const Tensor &ta = get_tensor(r, a, "a"), &tb = get_tensor(r, b, "b");
     same_shape(ta, tb, "dot");
-    if (ta.dtype() != tb.dtype()) throw BadArgument("dot: dtypes differ");
+    if (ta.dtype() != tb.dtype()) throw Unsupported("dot: dtypes differ");
     *out = gpu_dot(r, ta, tb);
     return VKFLOW_OK;
   });

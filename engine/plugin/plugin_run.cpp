@@ -21,10 +21,12 @@ vkflow_result_t api_denoise(vkflow_run_t* r, vkflow_tensor_t x, double sigma, vk
     if (!std::isfinite(sigma) || sigma < 0.0) throw BadArgument("sigma " + std::to_string(sigma) + " is not a finite value >= 0");
     const Tensor& xt = get_tensor(r, x, "x");
     if (xt.shape() != r->run.shape) throw BadArgument("x has shape " + shape_str(xt.shape()) + ", the latent " + shape_str(r->run.shape));
-    sampling::Denoised d = r->run.denoise(xt, sigma, uncond != nullptr && r->run.desc && r->run.desc->needs_uncond);
+    const bool want_uncond = uncond != nullptr && r->run.desc && r->run.desc->needs_uncond;
+    sampling::Denoised d = r->run.denoise(xt, sigma, want_uncond);
     ++r->denoise_calls;
     *denoised = put_tensor(r, d.denoised);
-    if (uncond) *uncond = d.uncond.defined() ? put_tensor(r, d.uncond) : nullptr;
+    // only a sampler that declared NEEDS_UNCOND gets it (the model's guider computes it only then)
+    if (uncond) *uncond = want_uncond && d.uncond.defined() ? put_tensor(r, d.uncond) : nullptr;
     return VKFLOW_OK;
   });
 }

@@ -39,7 +39,7 @@
  *     locals, not globals, so that later hosts may run them in parallel.
  *
  * GPU work
- *   Tensors live on the GPU. Tensor operations and kernel dispatches are recorded into the same command
+ *   Tensors live on the GPU, and are F32 (see "vkflow.tensor_ops/1"). Tensor operations and kernel dispatches are recorded into the same command
  *   buffer as the host's own work (the model evaluation) and submitted once per step (step_done) or when a
  *   value is read back (dot, norm, read). Nothing is copied to the host unless the plugin asks.
  *
@@ -197,7 +197,8 @@ typedef struct vkflow_samplers_t {
 typedef struct vkflow_run_api_t {
   uint32_t struct_size;
   /* Sampling thread. The guided prediction D(x, sigma) -> *denoised (a new handle). `uncond` may be NULL; when not, it
-   * receives the unconditional prediction (samplers that need it declare VKFLOW_SAMPLER_NEEDS_UNCOND). */
+   * receives the unconditional prediction if the sampler declared VKFLOW_SAMPLER_NEEDS_UNCOND, else NULL. Both
+   * outputs are F32, whatever precision the model runs in. */
   vkflow_result_t (*denoise)(vkflow_run_t* run, vkflow_tensor_t x, double sigma, vkflow_tensor_t* denoised,
                              vkflow_tensor_t* uncond);
   /* Sampling thread. The next unit-normal noise tensor of the latent's shape (the same source and call order the built-in
@@ -225,38 +226,54 @@ typedef struct vkflow_run_api_t {
 
 /* All on the sampling thread with the call's run. `dst` may be one of the inputs (element-wise ops read
  * and write the same index). Operands of one op have the same shape. Arithmetic is fp32 on the GPU;
- * scalar coefficients are given in double and rounded to float once, as the built-in samplers do. */
+ * scalar coefficients are given in double and rounded to float once, as the built-in samplers do.
+ *
+ * Dtypes: every tensor that crosses this ABI is F32 - the initial latent, denoise's outputs (a model run
+ * with f16 weights and activations, `--weights f16`, is converted to F32 before the plugin sees it), the
+ * noise, and everything alloc_like makes from them. VKFLOW_DTYPE_F16 is reserved for a later capability;
+ * an op handed a tensor of a dtype it does not take returns VKFLOW_UNSUPPORTED. */
 typedef struct vkflow_tensor_ops_t {
   uint32_t struct_size;
-  /* Every function of this table: sampling thread, during the call whose run it takes. */
-  /* A new tensor of like's shape and dtype; contents unspecified. */
+  /* Sampling thread, during the call whose run it takes. A new tensor of like's shape and dtype; contents
+   * unspecified. */
   vkflow_result_t (*alloc_like)(vkflow_run_t* run, vkflow_tensor_t like, vkflow_tensor_t* out);
-  /* Ends the plugin's ownership of t (NULL is ignored). */
+  /* Sampling thread, during the call. Ends the plugin's ownership of t (NULL is ignored). */
   void (*release)(vkflow_run_t* run, vkflow_tensor_t t);
-  /* Shape into dims[0..*rank); dims must hold VKFLOW_MAX_DIMS. */
+  /* Sampling thread, during the call (answered after a cancel too). Shape into dims[0..*rank); dims must
+   * hold VKFLOW_MAX_DIMS. */
   vkflow_result_t (*shape)(vkflow_run_t* run, vkflow_tensor_t t, int64_t* dims, uint32_t* rank);
-  /* VKFLOW_DTYPE_*, or -1 for an invalid handle. */
+  /* Sampling thread, during the call. VKFLOW_DTYPE_* (always F32 in ABI 1.x), or -1 for an invalid handle. */
   int32_t (*dtype)(vkflow_run_t* run, vkflow_tensor_t t);
+  /* Sampling thread, during the call. dst = src. */
   vkflow_result_t (*copy)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t src);
+  /* Sampling thread, during the call. Every element of dst = value. */
   vkflow_result_t (*fill)(vkflow_run_t* run, vkflow_tensor_t dst, double value);
-  /* dst = a * src */
+  /* Sampling thread, during the call. dst = a * src */
   vkflow_result_t (*scale)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t src, double a);
-  /* y = y + a * x */
+  /* Sampling thread, during the call. y = y + a * x */
   vkflow_result_t (*axpy)(vkflow_run_t* run, vkflow_tensor_t y, double a, vkflow_tensor_t x);
-  /* dst = sum_k coeffs[k] * terms[k] + bias, 1 <= count <= VKFLOW_LINCOMB_MAX_TERMS: the fused op the
-   * built-in samplers use (zero coefficients are skipped), so equal inputs give bit-equal results. */
+  /* Sampling thread, during the call. dst = sum_k coeffs[k] * terms[k] + bias, 1 <= count <=
+   * VKFLOW_LINCOMB_MAX_TERMS: the fused op the built-in samplers use (zero coefficients are skipped), so
+   * equal inputs give bit-equal results. */
   vkflow_result_t (*lincomb)(vkflow_run_t* run, vkflow_tensor_t dst, uint32_t count, const double* coeffs,
                              const vkflow_tensor_t* terms, double bias);
+  /* Sampling thread, during the call. dst = a * b, element-wise. */
   vkflow_result_t (*mul)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a, vkflow_tensor_t b);
+  /* Sampling thread, during the call. dst = a / b, element-wise. */
   vkflow_result_t (*div)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a, vkflow_tensor_t b);
+  /* Sampling thread, during the call. dst = sqrt(a), element-wise. */
   vkflow_result_t (*sqrt)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a);
+  /* Sampling thread, during the call. dst = min(max(a, lo), hi), lo <= hi. */
   vkflow_result_t (*clamp)(vkflow_run_t* run, vkflow_tensor_t dst, vkflow_tensor_t a, double lo, double hi);
-  /* Host scalars: the reduction runs on the GPU (fp32 accumulation: per-thread strided sums, a tree per
-   * workgroup, then one workgroup over the partials), recorded after the earlier ops; then the host submits,
-   * waits and reads back only the scalar. A submit + wait per call: use a few per step, not per op. */
+  /* Sampling thread, during the call. Host scalars: the reduction runs on the GPU (fp32 accumulation:
+   * per-thread strided sums, a tree per workgroup, then one workgroup over the partials), recorded after
+   * the earlier ops; then the host submits, waits and reads back only the scalar. A submit + wait per
+   * call: use a few per step, not per op. */
   vkflow_result_t (*dot)(vkflow_run_t* run, vkflow_tensor_t a, vkflow_tensor_t b, double* out);
-  vkflow_result_t (*norm)(vkflow_run_t* run, vkflow_tensor_t a, double* out); /* L2 norm */
-  /* Copies count == numel floats out of / into t (F32 or F16, converted). For debugging and tests. */
+  /* Sampling thread, during the call. The L2 norm, as dot (one submit + wait). */
+  vkflow_result_t (*norm)(vkflow_run_t* run, vkflow_tensor_t a, double* out);
+  /* Sampling thread, during the call. Copies count == numel floats out of / into t (a submit + wait for
+   * read). For debugging and tests. */
   vkflow_result_t (*read)(vkflow_run_t* run, vkflow_tensor_t t, float* dst, int64_t count);
   vkflow_result_t (*write)(vkflow_run_t* run, vkflow_tensor_t t, const float* src, int64_t count);
 } vkflow_tensor_ops_t;

@@ -1,19 +1,26 @@
 /* A test plugin that hands its sample call to the test (tests/plugins/test_plugin_ops.cpp): the test
  * installs a probe through the exported tp_probe_install and, inside sample(), exercises the tensor-ops and
  * kernels tables exactly as a plugin sees them (fetched here with get_capability). It also registers one
- * GLSL kernel: out[i] = alpha * a[i] + b[i] * b[i] over n elements, 64 threads per workgroup. */
+ * GLSL kernel: out[i] = alpha * a[i] + b[i] * b[i] over n elements, 64 threads per workgroup, and one
+ * shipped as SPIR-V (probe_kernel.comp, compiled at build time into tp_probe_spv.h): out[i] = alpha * a[i]
+ * - b[i]. Besides "tp_ops_probe" (no flags) it registers "tp_probe_uncond" (NEEDS_UNCOND) and
+ * "tp_probe_discard" (DISCARDS_PENULTIMATE), which call the same probe. */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "tp_probe_spv.h"
 #include "vkflow_plugin.h"
 
 typedef void (*tp_probe_fn)(void* ctx, const vkflow_sample_call_t* call, const vkflow_host_t* host,
                             vkflow_kernel_t kernel);
 
 static const vkflow_host_t* g_host;
-static vkflow_kernel_t g_kernel;
+static vkflow_kernel_t g_kernel, g_spirv_kernel;
 static tp_probe_fn g_probe;
 static void* g_probe_ctx;
+
+VKFLOW_PLUGIN_EXPORT vkflow_kernel_t tp_probe_spirv_kernel(void) { return g_spirv_kernel; }
 
 VKFLOW_PLUGIN_EXPORT void tp_probe_install(tp_probe_fn fn, void* ctx) {
   g_probe = fn;
@@ -55,10 +62,24 @@ static vkflow_result_t init(const vkflow_host_t* host) {
   k.push_bytes = 8;
   rc = kt->register_kernel(host, &k, &g_kernel);
   if (rc != VKFLOW_OK) return rc;
+  k.name = "amb_spirv";
+  k.language = VKFLOW_KERNEL_SPIRV;
+  k.code = tp_probe_spv;
+  k.code_size = sizeof tp_probe_spv;
+  rc = kt->register_kernel(host, &k, &g_spirv_kernel);
+  if (rc != VKFLOW_OK) return rc;
   memset(&d, 0, sizeof d);
   d.struct_size = sizeof d;
   d.name = "tp_ops_probe";
   d.sample = sample;
+  rc = reg->register_sampler(host, &d);
+  if (rc != VKFLOW_OK) return rc;
+  d.name = "tp_probe_uncond";
+  d.flags = VKFLOW_SAMPLER_NEEDS_UNCOND;
+  rc = reg->register_sampler(host, &d);
+  if (rc != VKFLOW_OK) return rc;
+  d.name = "tp_probe_discard";
+  d.flags = VKFLOW_SAMPLER_DISCARDS_PENULTIMATE;
   return reg->register_sampler(host, &d);
 }
 

@@ -12,6 +12,12 @@
 
 #include "vkflow_plugin.h"
 
+#if defined(TP_MODE_bad_param_name) || defined(TP_MODE_bad_param_range) || defined(TP_MODE_bad_param_default) || \
+    defined(TP_MODE_bad_param_nan) || defined(TP_MODE_bad_param_twice) || defined(TP_MODE_bad_param_type) ||    \
+    defined(TP_MODE_bad_param_int) || defined(TP_MODE_bad_param_size) || defined(TP_MODE_bad_param_null)
+#define TP_WITH_PARAM 1 /* a sampler with one declared parameter, spoilt per mode */
+#endif
+
 #define TP_STR2(x) #x
 #define TP_STR(x) TP_STR2(x)
 
@@ -162,18 +168,61 @@ static vkflow_result_t init(const vkflow_host_t* host) {
     vkflow_sampler_desc_t d;
     memset(&d, 0, sizeof d);
     d.struct_size = sizeof d;
+    vkflow_param_desc_t p[2];
+    (void)p;
     d.name = "tp_" TP_STR(TP_MODE_NAME);
 #if defined(TP_MODE_dup_builtin)
     d.name = "euler";
+#elif defined(TP_MODE_dup_other)
+    d.name = "tp_ok"; /* registered by test_plugin_ok, another plugin */
 #endif
     d.sample = sample;
 #if defined(TP_MODE_bad_desc)
     d.flags = 0x100u; /* an unknown flag bit */
 #endif
+    /* One well-formed FLOAT parameter; the bad_param_* modes spoil one aspect of it. */
+    memset(p, 0, sizeof p);
+    p[0].struct_size = p[1].struct_size = sizeof p[0];
+    p[0].name = p[1].name = "strength";
+    p[0].type = p[1].type = VKFLOW_PARAM_FLOAT;
+    p[0].default_value = p[1].default_value = 0.5;
+    p[0].max_value = p[1].max_value = 1.0;
+    p[0].step = p[1].step = 0.01;
+#if defined(TP_MODE_rollback) || defined(TP_WITH_PARAM)
+    d.params = p;
+    d.param_count = 1;
+#endif
+#if defined(TP_MODE_bad_param_name)
+    p[0].name = "has space";
+#elif defined(TP_MODE_bad_param_range)
+    p[0].min_value = 2.0; /* min > max */
+#elif defined(TP_MODE_bad_param_default)
+    p[0].default_value = 7.0; /* outside [min, max] */
+#elif defined(TP_MODE_bad_param_nan)
+    p[0].max_value = NAN;
+#elif defined(TP_MODE_bad_param_twice)
+    d.param_count = 2; /* "strength" declared twice */
+#elif defined(TP_MODE_bad_param_type)
+    p[0].type = 7u;
+#elif defined(TP_MODE_bad_param_int)
+    p[0].type = VKFLOW_PARAM_INT; /* an INT with fractional default 0.5 */
+#elif defined(TP_MODE_bad_param_size)
+    p[0].struct_size = 8u; /* smaller than any ABI's parameter struct */
+#elif defined(TP_MODE_bad_param_null)
+    d.params = NULL; /* param_count 1 with no array */
+#endif
     {
       vkflow_result_t rc = reg->register_sampler(host, &d);
 #if defined(TP_MODE_dup_name)
       rc = reg->register_sampler(host, &d); /* the same name twice */
+#elif defined(TP_MODE_rollback)
+      /* A second sampler: the test registers "tp_rollback_b" itself while this plugin's first sampler is
+       * being added, so adding this one fails after "tp_rollback" (and its node) went in: both roll back. */
+      if (rc == VKFLOW_OK) {
+        d.name = "tp_rollback_b";
+        d.param_count = 0;
+        rc = reg->register_sampler(host, &d);
+      }
 #endif
       return rc;
     }
@@ -189,6 +238,10 @@ VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry = {
 VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry = {
     {TP_MAJOR, TP_MINOR, 0}, sizeof(vkflow_plugin_entry_t), "org.vkflow.test.no_init", "test plugin", "0", NULL, NULL};
 VKFLOW_PLUGIN_EXPORT vkflow_result_t (*tp_keep_init(void))(const vkflow_host_t*) { return init; }
+#elif defined(TP_MODE_dup_id)
+/* the plugin id of test_plugin_ok, from another file */
+VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry = {
+    {TP_MAJOR, TP_MINOR, 0}, sizeof(vkflow_plugin_entry_t), "org.vkflow.test.ok", "test plugin", "0", init, NULL};
 #elif !defined(TP_MODE_no_entry)
 VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry = {
     {TP_MAJOR, TP_MINOR, 0}, sizeof(vkflow_plugin_entry_t), "org.vkflow.test." TP_STR(TP_MODE_NAME),

@@ -15,9 +15,7 @@
 //   kernel out = alpha*a + b*b: 2 * FLT_EPSILON * (|alpha a| + b^2) (two products and a sum, maybe fused).
 #include <catch2/catch.hpp>
 
-#include <dlfcn.h>
 
-#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <functional>
@@ -27,99 +25,16 @@
 #include "engine/sampling/analytic_denoiser.h"
 #include "engine/sampling/sampler.h"
 #include "tests/plugins/plugin_paths.h"
+#include "tests/plugins/plugin_probe.h"
 #include "tests/support/gpu.h"
 #include "vkflow_plugin.h"
 
 using namespace vkf;
 using namespace vkf::sampling;
+using vkf::test::Probe;
+using vkf::test::with_probe;
 
 namespace {
-
-struct Probe {
-  const vkflow_tensor_ops_t* ops = nullptr;
-  const vkflow_kernels_t* kt = nullptr;
-  vkflow_run_t* run = nullptr;
-  vkflow_tensor_t x = nullptr;
-  vkflow_kernel_t kernel = nullptr;
-  size_t n = 0;
-
-  vkflow_tensor_t fresh() {
-    vkflow_tensor_t t = nullptr;
-    CHECK(ops->alloc_like(run, x, &t) == VKFLOW_OK);
-    return t;
-  }
-  vkflow_tensor_t up(const std::vector<float>& v) {
-    vkflow_tensor_t t = fresh();
-    CHECK(ops->write(run, t, v.data(), int64_t(v.size())) == VKFLOW_OK);
-    return t;
-  }
-  std::vector<float> down(vkflow_tensor_t t) {
-    std::vector<float> v(n, NAN);
-    CHECK(ops->read(run, t, v.data(), int64_t(n)) == VKFLOW_OK);
-    return v;
-  }
-};
-
-using ProbeFn = std::function<void(Probe&)>;
-struct ProbeCtx {
-  ProbeFn fn;
-  bool ran = false, threw = false;
-};
-
-// Called by the plugin from its sample(): no exception may unwind through the plugin's C frames.
-void probe_trampoline(void* ctx, const vkflow_sample_call_t* c, const vkflow_host_t* host, vkflow_kernel_t k) {
-  auto& pc = *static_cast<ProbeCtx*>(ctx);
-  pc.ran = true;
-  try {
-    Probe p;
-    p.ops = static_cast<const vkflow_tensor_ops_t*>(host->get_capability(host, VKFLOW_CAP_TENSOR_OPS));
-    p.kt = static_cast<const vkflow_kernels_t*>(host->get_capability(host, VKFLOW_CAP_KERNELS));
-    p.run = c->run;
-    p.x = c->x;
-    p.kernel = k;
-    int64_t dims[VKFLOW_MAX_DIMS];
-    uint32_t rank = 0;
-    if (p.ops && p.ops->shape(c->run, c->x, dims, &rank) == VKFLOW_OK) {
-      p.n = 1;
-      for (uint32_t i = 0; i < rank; ++i) p.n *= size_t(dims[i]);
-    }
-    if (p.ops && p.kt && p.n) pc.fn(p);
-  } catch (...) {
-    pc.threw = true;
-  }
-}
-
-using InstallFn = void (*)(void (*)(void*, const vkflow_sample_call_t*, const vkflow_host_t*, vkflow_kernel_t), void*);
-
-// Loads the probe plugin and runs its sampler once on a latent of `shape`, calling fn inside sample().
-void with_probe(const Shape& shape, const ProbeFn& fn) {
-  const std::string file = test::plugin_file("test_plugin_ops_probe");
-  const auto r = plugin::load_plugin(file);
-  INFO(r.error);
-  REQUIRE((r.loaded || r.error == "already loaded"));
-  void* h = dlopen(file.c_str(), RTLD_NOW | RTLD_NOLOAD);  // the loader's handle, not a second copy
-  REQUIRE(h);
-  auto install = reinterpret_cast<InstallFn>(dlsym(h, "tp_probe_install"));
-  REQUIRE(install);
-  auto& ctx = test::gpu();
-  const ModelSampling ms = ModelSampling::discrete(Prediction::Eps);
-  const auto numel = size_t(shape_numel(shape));
-  Tensor mu = from_host(ctx, shape, std::vector<float>(numel, 0.0f));
-  AnalyticDenoiser den{mu, Tensor(), 0.5, false};
-  SeededNoise noise{1};
-  vk::Recorder rec{ctx};
-  std::atomic<bool> cancel{false};
-  SamplerEnv env{rec, ms, den.fn(), &noise, {}, &cancel};
-  ProbeCtx pc{fn};
-  install(probe_trampoline, &pc);
-  const Tensor x0 = from_host(ctx, shape, test::random_floats(numel, 99));
-  const Tensor out = run_sampler("tp_ops_probe", env, x0, {1.0f, 0.0f});
-  install(nullptr, nullptr);
-  dlclose(h);
-  CHECK(pc.ran);
-  CHECK_FALSE(pc.threw);
-  CHECK(to_host(ctx, out) == to_host(ctx, x0));  // the probe left the latent alone
-}
 
 float ulp(float v) {
   const float a = std::fabs(v);

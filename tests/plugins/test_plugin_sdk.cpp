@@ -58,7 +58,7 @@ VKFLOW_PLUGIN_EXPORT const vkflow_plugin_entry_t vkflow_plugin_entry = {
     "1.0.0", init, NULL};
 )";
 
-const char* kProject = R"(cmake_minimum_required(VERSION 3.16)
+const char* kProject = R"(cmake_minimum_required(VERSION 3.18)  # find_path(... REQUIRED) needs 3.18
 project(standalone_euler C)
 find_path(VKFLOW_PLUGIN_INCLUDE vkflow_plugin.h REQUIRED)
 add_library(standalone_euler MODULE plugin.c)

@@ -99,10 +99,15 @@ TEST_CASE("serve: /upload/image writes to the temp and output folders by type", 
   // What was uploaded is what /view serves under the same type and subfolder.
   CHECK(s(req("GET", "/view?filename=o.png&subfolder=ups&type=output")).body == png);
   CHECK(s(req("GET", "/view?filename=t.png&type=temp")).body == png);
-  // The same name again: renamed, not overwritten (without overwrite=true), in that type's folder.
-  r = upload(s, "o.png", png, {{"type", "output"}, {"subfolder", "ups"}});
+  // The same name with other bytes: renamed, not overwritten (without overwrite=true), in that type's
+  // folder; with the same bytes: the existing name, no copy.
+  const auto other = io::encode_png(std::vector<uint8_t>(12, 7), 2, 2, 3, {});
+  r = upload(s, "o.png", std::string(other.begin(), other.end()), {{"type", "output"}, {"subfolder", "ups"}});
   CHECK(body(r)["name"] == "o (1).png");
   CHECK(fs::exists(s.dirs.root / "output" / "ups" / "o (1).png"));
+  CHECK(slurp(s.dirs.root / "output" / "ups" / "o.png") == png);
+  CHECK(body(upload(s, "t.png", png, {{"type", "temp"}}))["name"] == "t.png");
+  CHECK_FALSE(fs::exists(s.dirs.root / "temp" / "t (1).png"));
   CHECK(upload(s, "x.png", png, {{"type", "checkpoints"}}).status == 400);
   CHECK(files_below(s.dirs.root / "input") == 0);
 }

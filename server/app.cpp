@@ -1,9 +1,11 @@
 #include "server/app.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
 #include "engine/graph/graph.h"
+#include "engine/graph/memory_plan.h"
 #include "engine/graph/validate.h"
 #include "engine/io/png.h"
 #include "server/request_check.h"
@@ -113,6 +115,24 @@ Response App::post_prompt(const Request& req) {
   if (auto* r = std::get_if<Response>(&checked)) return *r;
   auto& pr = std::get<PromptRequest>(checked);
   const json* body = &pr.body;
+  // The device-memory plan, as `vkflow run` checks it: a prompt that cannot fit is refused now, with
+  // ComfyUI's node_errors naming the node, instead of failing in the queue minutes later.
+  if (opt_.device_memory_bytes) {
+    auto g = graph::Graph::from_json(pr.prompt());
+    const auto plan = graph::estimate_memory(g, opt_.paths, {opt_.compute_bytes});
+    if (auto err = graph::check_memory_plan(plan, opt_.device_memory_bytes)) {
+      graph::ValidationResult v;
+      v.outputs = pr.outputs;
+      graph::ValidationError e;
+      e.type = "device_memory_exceeded";
+      e.message = "Planned device memory does not fit";
+      e.details = *err;
+      if (const auto* l = plan.largest()) e.node_id = l->node, e.class_type = l->class_type;
+      else if (!pr.outputs.empty()) e.node_id = pr.outputs.front(), e.class_type = g.find(e.node_id)->class_type;
+      v.errors.push_back(e);
+      return json_response(400, v.to_json());
+    }
+  }
 
   QueuedPrompt q;
   q.prompt = pr.prompt();
@@ -120,6 +140,11 @@ Response App::post_prompt(const Request& req) {
   q.extra_data = body->value("extra_data", json::object());
   if (!q.extra_data.is_object()) q.extra_data = json::object();
   if (auto it = body->find("client_id"); it != body->end() && it->is_string()) q.extra_data["client_id"] = *it;
+  // As ComfyUI's post_prompt: the comfy.org credentials (SENSITIVE_EXTRA_DATA_KEYS) never reach /queue or
+  // /history (vkflow has no API nodes that would use them, so they are not kept at all), and create_time
+  // (ms) is added.
+  for (const char* k : {"auth_token_comfy_org", "api_key_comfy_org"}) q.extra_data.erase(k);
+  q.extra_data["create_time"] = now_ms();
   q.prompt_id = new_prompt_id();
   if (auto it = body->find("prompt_id"); it != body->end() && it->is_string()) {
     const std::string& id = it->get_ref<const std::string&>();
@@ -224,6 +249,23 @@ void App::on_start(const std::string& prompt_id) {
 }
 
 
+// The failing node's inputs as ComfyUI reports them: {name: [value]}; a linked input by its source
+// (ComfyUI formats the object it received, which has no JSON form here either).
+json App::current_inputs(const std::string& prompt_id, const std::string& node) {
+  json out = json::object();
+  auto q = store_.running();
+  if (!q || q->prompt_id != prompt_id || !q->prompt.contains(node)) return out;
+  const json& n = q->prompt[node];
+  if (!n.is_object() || !n.contains("inputs") || !n["inputs"].is_object()) return out;
+  for (auto& [k, v] : n["inputs"].items()) {
+    if (v.is_array() && v.size() == 2 && v[0].is_string() && v[1].is_number_integer())
+      out[k] = json::array({"output " + std::to_string(v[1].get<int64_t>()) + " of node " + v[0].get<std::string>()});
+    else
+      out[k] = json::array({v});
+  }
+  return out;
+}
+
 void App::on_event(const std::string& prompt_id, const graph::Event& e) {
   json msg = graph::to_json(e);
   json& d = msg["data"];
@@ -234,15 +276,29 @@ void App::on_event(const std::string& prompt_id, const graph::Event& e) {
                         e.type == T::ExecutionError || e.type == T::ExecutionInterrupted;
   if (recorded) d["timestamp"] = now_ms();
   if (e.type == T::ExecutionError) {
+    // ComfyUI's fields (execution.py, handle_execution_error): the exception's type name, its traceback as
+    // a list of lines (none here: C++), the failing node's inputs as {name: [value]} and the ids of the
+    // nodes whose outputs exist (a list).
     d["exception_type"] = "RuntimeError";
     d["traceback"] = json::array();
-    d["current_inputs"] = json::object();
-    d["current_outputs"] = json::object();
+    d["current_inputs"] = current_inputs(prompt_id, e.node);
+    json outs = json::array();
+    {
+      std::lock_guard lk(mu_);
+      if (running_.prompt_id == prompt_id)
+        for (auto& n : running_.cached) outs.push_back(n);
+    }
+    for (auto& n : e.nodes)
+      if (std::find(outs.begin(), outs.end(), n) == outs.end()) outs.push_back(n);
+    d["current_outputs"] = outs;
   }
   const std::string client = client_of(prompt_id);
   if (recorded) {
     std::lock_guard lk(mu_);
-    if (running_.prompt_id == prompt_id) running_.messages.push_back(json::array({msg["type"], d}));
+    if (running_.prompt_id == prompt_id) {
+      running_.messages.push_back(json::array({msg["type"], d}));
+      if (e.type == T::ExecutionCached) running_.cached = e.nodes;
+    }
   }
   gate_.send_json(prompt_id, client, msg);
 }

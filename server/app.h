@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/graph/events.h"
 #include "engine/graph/exec_queue.h"
@@ -27,6 +28,10 @@ struct AppOptions {
   uint64_t max_image_pixels = uint64_t(1) << 26;    // decoded upload size (decompression bombs)
   int max_image_side = 16384;
   int device = -1;  // the Vulkan device prompts run on (/system_stats); -1: VKFLOW_DEVICE or the preferred
+  // POST /prompt refuses a graph whose planned device memory (engine/graph/memory_plan.h, the check
+  // `vkflow run` makes) exceeds this many bytes, with a 400 naming the node, before queueing; 0: no check.
+  uint64_t device_memory_bytes = 0;
+  unsigned compute_bytes = 4;  // element size the plan counts weights and activations at (2: f16)
   const graph::Registry* registry = &graph::Registry::instance();  // validation and /object_info
 };
 
@@ -66,6 +71,7 @@ class App {
   Response object_info(const Request& req, const std::string& cls);
   void broadcast_status();
   std::string client_of(const std::string& prompt_id);
+  nlohmann::json current_inputs(const std::string& prompt_id, const std::string& node);
 
   AppOptions opt_;
   MessageSink& hub_;
@@ -78,6 +84,7 @@ class App {
   int64_t number_ = 0;  // ComfyUI's PromptServer.number
   struct Running {
     std::string prompt_id, client_id;
+    std::vector<std::string> cached;  // execution_cached's nodes (their outputs exist: current_outputs)
     nlohmann::json messages = nlohmann::json::array();  // history status.messages
   } running_;
 };

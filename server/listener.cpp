@@ -337,6 +337,8 @@ Response Listener::handle(const Request& req) const {
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
   } else if (!origin_ok(req)) {
     r = text_response(403, "cross-origin request refused\n");
+  } else if (req.method == "OPTIONS") {  // ComfyUI's origin-only middleware answers a same-origin OPTIONS too
+    r = text_response(200, "");
   } else {
     try {
       r = handler_(req);

@@ -78,6 +78,14 @@ bool write_atomic(const fs::path& final, const std::string& data, bool overwrite
   if (rc != 0) throw std::runtime_error("cannot write " + final.string());
   return true;
 }
+// Whether `p` is a regular file holding exactly `data`.
+bool same_contents(const fs::path& p, const std::string& data) {
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec) || fs::file_size(p, ec) != data.size() || ec) return false;
+  std::ifstream f(p, std::ios::binary);
+  std::string have(data.size(), '\0');
+  return f.read(have.data(), std::streamsize(have.size())) && have == data;
+}
 }  // namespace
 
 Response App::view(const Request&, const Target& t) {
@@ -140,6 +148,8 @@ Response App::upload(const Request& req) {
   std::string name = image->filename;
   const std::string stem = pc.path.stem().string(), ext = pc.path.extension().string();
   for (int i = 1;; ++i) {
+    // ComfyUI (#3465): the same bytes already under that name are not stored again; that name is answered.
+    if (!overwrite && same_contents(target, image->data)) break;
     if (write_atomic(target, image->data, overwrite)) break;
     if (i > 9999) return bad(409, "no free name for " + image->filename);
     name = stem + " (" + std::to_string(i) + ")" + ext;  // ComfyUI's duplicate naming

@@ -8,6 +8,7 @@
 
 #include "engine/graph/exec_queue.h"
 #include "engine/graph/services.h"
+#include "server/device_stats.h"
 
 namespace vkf::server {
 
@@ -36,6 +37,11 @@ int serve(const ServeOptions& o) {
     WsHub hub;
     AppOptions app_opt = o.app;
     app_opt.device = o.device;
+    if (!o.skip_memory_check) {  // POST /prompt checks the memory plan against the device, as `vkflow run`
+      const PlannedDevice pd = planned_device(o.device, o.weights);
+      app_opt.device_memory_bytes = o.device_memory ? o.device_memory : pd.heap;
+      app_opt.compute_bytes = pd.compute_bytes;
+    }
     App app(app_opt, hub);
     hub.on_connect = [&app](const std::string& sid) { return app.status_message(sid); };
     graph::CacheOptions cache;

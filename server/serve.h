@@ -16,6 +16,8 @@ struct ServeOptions {
   bool cache = true;
   bool quiet = false;
   int threads = 4;
+  uint64_t device_memory = 0;      // --device-memory: the heap POST /prompt plans against; 0: the device's
+  bool skip_memory_check = false;  // --skip-memory-check
 };
 
 // Serves until SIGINT or SIGTERM; returns the process exit code. Prints the bound address on stdout.

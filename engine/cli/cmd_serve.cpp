@@ -47,7 +47,11 @@ const char* kUsage =
     "  --preview-method auto|latent2rgb|none  step previews as binary WebSocket frames (PNG, ComfyUI's\n"
     "                            framing); auto and latent2rgb are the same; none sends none\n"
     "                            (default none, as ComfyUI's)\n"
-    "  --no-cache                do not keep node outputs between prompts (everything re-runs)\n\n"
+    "  --no-cache                do not keep node outputs between prompts (everything re-runs)\n"
+    "  --device-memory GIB       plan prompts against a device of GIB GiB instead of the device's budget\n"
+    "                            (POST /prompt refuses, 400 naming the node, a prompt whose planned device\n"
+    "                            memory does not fit, as `vkflow run` does, before queueing it)\n"
+    "  --skip-memory-check       queue prompts whatever their memory plan\n\n"
     "limits (over a limit: 413, or the WebSocket is closed):\n"
     "  --max-upload-size MB      largest /upload/image body (default 64)\n"
     "  --max-body-size MB        largest body of any other request (default 16)\n"
@@ -109,6 +113,8 @@ int serve_command(std::vector<std::string> args) {
     else if (auto v = option_value(args, i, "--timeout")) o.net.timeout_s = static_cast<int>(to_size("--timeout", *v, 1, 3600));
     else if (auto v = option_value(args, i, "--threads")) o.threads = static_cast<int>(to_size("--threads", *v, 1, 64));
     else if (a == "--no-cache") o.cache = false;
+    else if (auto v = option_value(args, i, "--device-memory")) o.device_memory = uint64_t(to_size("--device-memory", *v, 1, 1 << 20)) << 30;
+    else if (a == "--skip-memory-check") o.skip_memory_check = true;
     else if (a == "--quiet" || a == "-q") o.quiet = true;
     else throw UsageError("unknown option " + a);
   }

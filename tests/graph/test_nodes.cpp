@@ -131,6 +131,17 @@ Registry build() {
             }
             return {in.get_int("value")};
           })));
+  // Runs `ms` milliseconds, then returns: a run long enough to act during, that finishes by itself.
+  add(NodeDef("TestSleep").input("value", kInt).input_int("ms", 100, 0, 5000).output(kInt)
+          .execute(counted([](NodeContext& ctx, const Inputs& in) -> Outputs {
+            const int64_t n = in.get_int("ms") / 5;
+            for (int64_t i = 1; i <= n; ++i) {
+              ctx.check_cancel();
+              ctx.progress(uint64_t(i), uint64_t(n));
+              std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            return {in.get_int("value")};
+          })));
   add(NodeDef("TestVolatile").input("value", kInt).output(kInt).not_cacheable()
           .execute(counted([](NodeContext&, const Inputs& in) -> Outputs { return {in.get_int("value")}; })));
   add(NodeDef("TestChanged").input_string("file", "x.png").output(kInt)

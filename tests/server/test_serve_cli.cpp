@@ -22,7 +22,7 @@ TEST_CASE("serve --help explains every flag", "[server][cpu]") {
                            "--threads N", "--timeout S", "--quiet, -q", "--data-dir DIR", "--output-directory DIR",
                            "--output-dir", "--input-directory DIR", "--input-dir", "--temp-directory DIR", "--temp-dir",
                            "--models-dir DIR", "--device N", "VKFLOW_DEVICE", "--weights f32|f16",
-                           "--preview-method auto|latent2rgb|none", "--no-cache", "--max-upload-size MB",
+                           "--preview-method auto|latent2rgb|none", "--no-cache", "--device-memory GIB", "--skip-memory-check", "--max-upload-size MB",
                            "--max-body-size MB", "--max-image-pixels N", "--max-ws-message KB", "--help, -h"}) {
     INFO(flag);
     CHECK(r.out.find(flag) != std::string::npos);
@@ -39,6 +39,7 @@ TEST_CASE("serve: a bad flag or value exits 2 naming it", "[server][cpu]") {
            {{"--weights", "f8"}, "--weights"},
            {{"--preview-method", "taesd"}, "--preview-method"},
            {{"--max-upload-size", "0"}, "--max-upload-size"},
+           {{"--device-memory", "0"}, "--device-memory"},
            {{"--threads", "-1"}, "--threads"},
            {{"--listen", "not-an-ip", "--port", "0", "--data-dir", data}, "--listen"}}) {
     auto r = serve(args);

@@ -155,8 +155,15 @@ TEST_CASE("serve: /upload/image writes multipart uploads inside the input folder
   REQUIRE(r.status == 200);
   REQUIRE(body(r)["name"] == "dot.png");
   REQUIRE(fs::file_size(s.dirs.root / "input" / "dot.png") == png.size());
-  REQUIRE(body(upload("dot.png", "", png))["name"] == "dot (1).png");  // no overwrite: ComfyUI's renaming
-  REQUIRE(body(upload("dot.png", field("overwrite", "true"), png))["name"] == "dot.png");
+  // The same bytes again: ComfyUI answers the existing name and stores no copy.
+  REQUIRE(body(upload("dot.png", "", png))["name"] == "dot.png");
+  REQUIRE_FALSE(fs::exists(s.dirs.root / "input" / "dot (1).png"));
+  // Other bytes under that name, without overwrite: ComfyUI's renaming.
+  const auto other = io::encode_png(std::vector<uint8_t>(12, 10), 2, 2, 3, {});
+  const std::string png2(other.begin(), other.end());
+  REQUIRE(body(upload("dot.png", "", png2))["name"] == "dot (1).png");
+  REQUIRE(body(upload("dot.png", field("overwrite", "true"), png2))["name"] == "dot.png");
+  REQUIRE(fs::file_size(s.dirs.root / "input" / "dot.png") == png2.size());
   auto sub = upload("dot.png", field("subfolder", "pics"), png);
   REQUIRE(body(sub)["subfolder"] == "pics");
   REQUIRE(fs::exists(s.dirs.root / "input" / "pics" / "dot.png"));

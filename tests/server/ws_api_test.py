@@ -165,18 +165,20 @@ def main():
 
     # upload (multipart) + img2img on the uploaded image
     boundary = "----vkflowtest"
-    def form(name, fields):
+    def form(name, fields, data=None):
         parts = []
         for k, v in fields.items():
             parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\n'
-                     f'Content-Type: image/png\r\n\r\n'.encode() + png + b"\r\n")
+                     f'Content-Type: image/png\r\n\r\n'.encode() + (png if data is None else data) + b"\r\n")
         return b"".join(parts) + f"--{boundary}--\r\n".encode()
     hdr = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     st, body = http(srv, "/upload/image", raw=form("src.png", {"overwrite": "true"}), headers=hdr)
     check(st == 200 and json.loads(body) == {"name": "src.png", "subfolder": "", "type": "input"}, f"upload {body}")
     st, body = http(srv, "/upload/image", raw=form("src.png", {}), headers=hdr)
-    check(st == 200 and json.loads(body)["name"] == "src (1).png", f"no overwrite -> renamed {body}")
+    check(st == 200 and json.loads(body)["name"] == "src.png", f"same bytes again -> the existing name {body}")
+    st, body = http(srv, "/upload/image", raw=form("src.png", {}, data=png + b"\0"), headers=hdr)
+    check(st == 200 and json.loads(body)["name"] == "src (1).png", f"other bytes, no overwrite -> renamed {body}")
     for name, fields in (("../evil.png", {}), ("ok.png", {"subfolder": "../../x"}), ("ok.png", {"subfolder": "/tmp"})):
         st, _ = http(srv, "/upload/image", raw=form(name, fields), headers=hdr)
         check(st in (400, 403), f"upload {name} {fields} refused, got {st}")

@@ -1,7 +1,5 @@
 #include "server/device_stats.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -9,7 +7,6 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/vk/context.h"
 #include "engine/vk/loader.h"
 
 namespace vkf::server {
@@ -126,25 +123,6 @@ std::optional<DeviceMemory> device_memory(int index) {
     }
   }
   return m;
-}
-
-PlannedDevice planned_device(int index, const std::string& weights) {
-  std::vector<vk::DeviceInfo> devs;
-  try {
-    devs = vk::list_devices();
-  } catch (const std::exception&) {
-    return {};
-  }
-  if (devs.empty()) return {};
-  if (index < 0)
-    if (const char* e = std::getenv("VKFLOW_DEVICE"); e && *e) index = std::atoi(e);
-  const vk::DeviceInfo& d = index >= 0 && size_t(index) < devs.size() ? devs[size_t(index)] : devs[0];
-  PlannedDevice p;
-  p.heap = d.device_local_budget_bytes ? d.device_local_budget_bytes : d.device_local_bytes;
-  if (d.is_cpu()) p.heap = std::max<uint64_t>(p.heap, uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGE_SIZE)));
-  const bool f16 = d.fp16_storage && (weights == "f16" || (weights.empty() && !d.is_cpu()));
-  p.compute_bytes = f16 ? 2 : 4;
-  return p;
 }
 
 }  // namespace vkf::server

@@ -21,14 +21,4 @@ struct DeviceMemory {
 // no Vulkan loader or no such device.
 std::optional<DeviceMemory> device_memory(int index);
 
-// What POST /prompt checks a prompt's memory plan against, by `vkflow run`'s rule (engine/cli/cmd_run.cpp,
-// planned_device): the device's VK_EXT_memory_budget budget where reported, else its largest device-local
-// heap (a CPU device such as lavapipe allocates system RAM: at least the RAM), and 2-byte elements where
-// the weights will be f16 (`weights` "f16", or "" on a GPU with 16-bit storage). heap 0 without a device.
-struct PlannedDevice {
-  uint64_t heap = 0;
-  unsigned compute_bytes = 4;
-};
-PlannedDevice planned_device(int index, const std::string& weights);
-
 }  // namespace vkf::server

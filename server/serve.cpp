@@ -8,6 +8,7 @@
 
 #include "engine/graph/exec_queue.h"
 #include "engine/graph/services.h"
+#include "engine/vk/planned_device.h"
 #include "server/device_stats.h"
 
 namespace vkf::server {
@@ -38,7 +39,7 @@ int serve(const ServeOptions& o) {
     AppOptions app_opt = o.app;
     app_opt.device = o.device;
     if (!o.skip_memory_check) {  // POST /prompt checks the memory plan against the device, as `vkflow run`
-      const PlannedDevice pd = planned_device(o.device, o.weights);
+      const vk::PlannedDevice pd = vk::planned_device(o.device, o.weights);
       app_opt.device_memory_bytes = o.device_memory ? o.device_memory : pd.heap;
       app_opt.compute_bytes = pd.compute_bytes;
     }

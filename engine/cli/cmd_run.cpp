@@ -15,6 +15,7 @@
 #include "engine/cli/progress.h"
 #include "engine/graph/executor.h"
 #include "engine/graph/memory_plan.h"
+#include "engine/vk/planned_device.h"
 #include "engine/graph/services.h"
 
 namespace vkf::cli {
@@ -51,36 +52,6 @@ std::atomic<bool> g_cancel{false};
 extern "C" void on_sigint(int) {
   g_cancel.store(true);
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
-// The device the memory plan is checked against: the selected device's largest device-local heap, or its
-// VK_EXT_memory_budget budget where the driver reports one (for a CPU device such as lavapipe, system RAM),
-// and the element size its weights and activations will use (models::default_dtype's choice, or
-// --weights). Heap 0 (no check) when no device is found: the run then fails with the device error as before.
-struct PlannedDevice {
-  uint64_t heap = 0;
-  unsigned compute_bytes = 4;
-};
-
-PlannedDevice planned_device(int device, const std::string& weights) {
-  std::vector<vk::DeviceInfo> devs;
-  try {
-    devs = vk::list_devices();
-  } catch (const std::exception&) {
-    return {};
-  }
-  if (devs.empty()) return {};
-  int want = device;
-  if (want < 0)
-    if (const char* e = std::getenv("VKFLOW_DEVICE"); e && *e) want = std::atoi(e);
-  const vk::DeviceInfo& d = want >= 0 && size_t(want) < devs.size() ? devs[size_t(want)] : devs[0];
-  PlannedDevice p;
-  p.heap = d.device_local_budget_bytes ? d.device_local_budget_bytes : d.device_local_bytes;
-  // A CPU device (lavapipe) allocates system memory; Mesa 22 reports a 2 GiB heap whatever the RAM.
-  if (d.is_cpu()) p.heap = std::max<uint64_t>(p.heap, uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGE_SIZE)));
-  const bool f16 = d.fp16_storage && (weights == "f16" || (weights.empty() && !d.is_cpu()));
-  p.compute_bytes = f16 ? 2 : 4;
-  return p;
 }
 
 // GPU time per op label, from timestamp queries around every dispatch (largest first).
@@ -142,7 +113,7 @@ int run_command(std::vector<std::string> args) {
   }
   // The device-memory plan, before anything runs: a graph that cannot fit fails now, not after minutes.
   if (!skip_memory_check) {
-    const PlannedDevice pd = planned_device(device, weights_dtype);
+    const vk::PlannedDevice pd = vk::planned_device(device, weights_dtype);
     if (auto err = graph::check_memory_plan(graph::estimate_memory(*g, env.paths, {pd.compute_bytes}), pd.heap)) {
       std::cerr << "vkflow run: " << file << ": planned device memory does not fit: " << *err << "\n";
       return kExitUsage;

@@ -9,7 +9,7 @@ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=cl
   -DCMAKE_CXX_COMPILER=clang++-14 -DVKFLOW_FUZZ=ON -DVKFLOW_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j2 --target vkflow_fuzz
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors graph_json workflow_json image tokenizer http)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors graph_json workflow_json image tokenizer http safe_path)
 mkdir -p build-fuzz/crashes
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t"

@@ -159,13 +159,13 @@ std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& 
     if (spec.files)
       if (auto why = io::path_problem(spec.files->dir(paths), name, io::PathAccess::Read, paths.allow_absolute_inputs))
         return LiteralProblem{"value_not_in_list", "Value not in list",
-                              spec.name + ": '" + name + "' not in the list: " + *why + " (names are relative to " +
+                              spec.name + ": '" + io::printable_name(name) + "' not in the list: " + *why + " (names are relative to " +
                                   spec.files->dir(paths).string() + ")"};
     if (spec.files && std::filesystem::path(name).is_absolute()) {
       std::error_code ec;
       if (std::filesystem::is_regular_file(name, ec)) return std::nullopt;
       return LiteralProblem{"value_not_in_list", "Value not in list",
-                            spec.name + ": '" + name + "' does not exist (an absolute path must name an existing file)"};
+                            spec.name + ": '" + io::printable_name(name) + "' does not exist (an absolute path must name an existing file)"};
     }
     auto opts = spec.combo_options(paths);
     for (auto& o : opts)
@@ -173,7 +173,7 @@ std::optional<LiteralProblem> check_literal(const InputSpec& spec, const Value& 
     std::ostringstream list;
     for (size_t i = 0; i < opts.size() && i < 20; ++i) list << (i ? ", " : "") << "'" << opts[i] << "'";
     if (opts.size() > 20) list << ", ... (" << opts.size() << " in all)";
-    std::string details = spec.name + ": '" + name + "' not in [" + list.str() + "]";
+    std::string details = spec.name + ": '" + (spec.files ? io::printable_name(name) : name) + "' not in [" + list.str() + "]";
     if (spec.files) details += " (" + spec.files->describe(paths) + ")";
     return LiteralProblem{"value_not_in_list", "Value not in list", details};
   }

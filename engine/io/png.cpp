@@ -19,12 +19,31 @@ extern "C" unsigned char* stbi_write_png_to_mem(const unsigned char* pixels, int
 
 namespace vkf::io {
 
+namespace {
+// Width and height from a PNG's IHDR (signature, length, "IHDR", big-endian width and height), for the
+// PNGs stb_image refuses to describe: it fails stbi_info for one over 2^30 decoded bytes ("too large"),
+// which is exactly a PNG over any pixel limit. False when not a PNG or the header is short.
+bool png_header_size(const std::filesystem::path& file, uint64_t& w, uint64_t& h) {
+  std::ifstream in(file, std::ios::binary);
+  unsigned char b[24];
+  static const unsigned char kSig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+  if (!in.read(reinterpret_cast<char*>(b), 24) || std::memcmp(b, kSig, 8) != 0 || std::memcmp(b + 12, "IHDR", 4) != 0)
+    return false;
+  auto be32 = [&](int at) { return uint64_t(b[at]) << 24 | uint64_t(b[at + 1]) << 16 | uint64_t(b[at + 2]) << 8 | b[at + 3]; };
+  w = be32(16);
+  h = be32(20);
+  return w > 0 && h > 0;
+}
+}  // namespace
+
 std::optional<ImageInfo> image_info(const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
   ImageInfo i;
-  if (!stbi_info(file.c_str(), &i.width, &i.height, &i.channels) || i.width <= 0 || i.height <= 0) return std::nullopt;
-  return i;
+  if (stbi_info(file.c_str(), &i.width, &i.height, &i.channels) && i.width > 0 && i.height > 0) return i;
+  uint64_t w = 0, h = 0;
+  if (!png_header_size(file, w, h) || w > uint64_t(INT32_MAX) || h > uint64_t(INT32_MAX)) return std::nullopt;
+  return ImageInfo{int(w), int(h), 4};
 }
 
 namespace {
@@ -39,16 +58,19 @@ std::string png_chunk_problem(const std::filesystem::path& file) {
   const uint64_t size = std::filesystem::file_size(file, ec);
   if (ec) return "";
   uint64_t at = 8;
+  std::string last = "the signature";
   while (at + 8 <= size && in.seekg(std::streamoff(at)) && in.read(reinterpret_cast<char*>(b), 8)) {
     const uint64_t len = uint64_t(b[0]) << 24 | uint64_t(b[1]) << 16 | uint64_t(b[2]) << 8 | b[3];
     const std::string type(reinterpret_cast<char*>(b + 4), 4);
-    if (type == "IEND") break;  // its CRC may be missing: stb_image does not read it
+    if (type == "IEND") return "";  // its CRC may be missing: stb_image does not read it
     if (len + 12 > size - at)
       return "damaged PNG: chunk '" + type + "' of " + std::to_string(len) + " bytes runs past the end of the file (" +
              std::to_string(size) + " bytes)";
     at += len + 12;
+    last = "chunk '" + type + "'";
   }
-  return "";
+  // stb_image fails such a file with an empty reason; say what is wrong.
+  return "truncated PNG: the file (" + std::to_string(size) + " bytes) ends after " + last + " without an IEND chunk";
 }
 }  // namespace
 
@@ -56,14 +78,23 @@ DecodedImage load_image(const std::filesystem::path& file, uint64_t max_pixels) 
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) throw std::runtime_error(file.string() + ": image file not found");
   int w = 0, h = 0, n = 0;
-  if (!stbi_info(file.c_str(), &w, &h, &n)) throw std::runtime_error(file.string() + ": not a readable image (" + stbi_failure_reason() + ")");
-  if (uint64_t(w) * uint64_t(h) > max_pixels)
-    throw std::runtime_error(file.string() + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " (" +
-                             std::to_string(uint64_t(w) * uint64_t(h)) + " pixels) exceeds the limit of " +
-                             std::to_string(max_pixels) + " pixels (--max-image-pixels)");
+  uint64_t hw = 0, hh = 0;
+  if (stbi_info(file.c_str(), &w, &h, &n)) {
+    hw = uint64_t(w), hh = uint64_t(h);
+  } else if (!png_header_size(file, hw, hh)) {  // (a PNG stb calls "too large" is sized from its IHDR)
+    if (std::filesystem::file_size(file, ec) == 0 && !ec) throw std::runtime_error(file.string() + ": empty file (0 bytes), not an image");
+    throw std::runtime_error(file.string() + ": not a readable image (" + stbi_failure_reason() + ")");
+  }
+  if (hw * hh > max_pixels)
+    throw std::runtime_error(file.string() + ": image of " + std::to_string(hw) + "x" + std::to_string(hh) + " (" +
+                             std::to_string(hw * hh) + " pixels) exceeds the limit of " + std::to_string(max_pixels) +
+                             " pixels (--max-image-pixels)");
   if (auto why = png_chunk_problem(file); !why.empty()) throw std::runtime_error(file.string() + ": " + why);
   std::unique_ptr<unsigned char, void (*)(void*)> data(stbi_load(file.c_str(), &w, &h, &n, 4), stbi_image_free);
-  if (!data) throw std::runtime_error(file.string() + ": cannot decode image (" + stbi_failure_reason() + ")");
+  if (!data) {
+    const char* why = stbi_failure_reason();
+    throw std::runtime_error(file.string() + ": cannot decode image (" + (why && *why ? why : "damaged data") + ")");
+  }
   DecodedImage img{w, h, n, std::vector<float>(size_t(w) * size_t(h) * 4)};
   for (size_t i = 0; i < img.rgba.size(); ++i) img.rgba[i] = float(data.get()[i]) / 255.0f;
   return img;

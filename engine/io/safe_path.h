@@ -26,6 +26,10 @@ enum class PathAccess { Read, Write };
 // Why `name` cannot be used as a file or folder name, or nullopt: empty, too long, control characters.
 std::optional<std::string> name_problem(std::string_view name);
 
+// `name` as it may be shown in a message: its first 200 bytes, control characters as '?' (a name with
+// ESC or NUL must not reach a terminal or a log raw).
+std::string printable_name(std::string_view name);
+
 // Why `name` cannot be resolved below `root` under the rules above, or nullopt when it can.
 std::optional<std::string> path_problem(const std::filesystem::path& root, std::string_view name, PathAccess access,
                                         bool allow_absolute = false);

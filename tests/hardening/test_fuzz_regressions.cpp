@@ -11,7 +11,9 @@
 #include "engine/io/png.h"
 #include "engine/io/png_text.h"
 #include "engine/io/safetensors.h"
+#include "engine/io/safe_path.h"
 #include "server/request_check.h"
+#include "server/safe_path.h"
 #include "tests/e2e/e2e_util.h"
 
 using namespace vkf;
@@ -138,4 +140,27 @@ TEST_CASE("fuzz regression: node ids at or past INT64_MAX get fresh UI ids, no o
   auto wf2 = graph::workflow_from_graph(g2, nlohmann::json::array(), graph::Registry::instance());
   REQUIRE(wf2.at("nodes").size() == 2);
   CHECK(wf2["nodes"][0]["id"] != wf2["nodes"][1]["id"]);
+}
+
+TEST_CASE("fuzz regression: a dangling symlink that points outside is outside (is_within, /view, /upload)",
+          "[hardening][cpu]") {
+  // fuzz_safe_path: weakly_canonical keeps a dangling link as a plain name, so base/sub/link/x, with link ->
+  // a missing folder outside, looked inside, and /view and /upload accepted it (a write through it lands
+  // outside as soon as the target folder exists).
+  TempDir d("dangling");
+  fs::create_directories(d / "base" / "sub");
+  fs::create_directory_symlink("../../outside", d / "base" / "sub" / "up");        // d/outside: missing
+  fs::create_symlink(d.path() / "outside" / "f.png", d / "base" / "file_up.png");  // absolute, missing
+  fs::create_symlink("loop", d / "base" / "loop");
+  const fs::path base = d / "base";
+  CHECK_FALSE(io::is_within(base, base / "sub" / "up" / "x.png"));
+  CHECK_FALSE(io::is_within(base, base / "file_up.png"));
+  CHECK_FALSE(io::is_within(base, base / "loop"));
+  CHECK(io::is_within(base, base / "sub" / "missing" / "x.png"));
+  CHECK(server::resolve_under(base, "sub/up", "x.png").status == 403);
+  CHECK(server::resolve_under(base, "", "file_up.png").status == 403);
+  CHECK(io::path_problem(base, "sub/up/x.png", io::PathAccess::Write));
+  CHECK(server::resolve_under(base, "sub", "x.png").status == 0);
+  fs::create_directories(d / "outside");  // the link now leads somewhere: still outside
+  CHECK(server::resolve_under(base, "sub/up", "x.png").status == 403);
 }

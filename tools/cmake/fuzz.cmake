@@ -15,10 +15,11 @@ set(VKFLOW_FUZZ_CORE
   engine/graph/graph.cpp engine/graph/workflow.cpp engine/graph/validate.cpp engine/graph/literals.cpp
   engine/graph/schema.cpp engine/graph/registry.cpp engine/graph/order.cpp engine/graph/value.cpp
   engine/graph/file_inputs.cpp engine/models/model_paths.cpp
-  server/http_util.cpp server/request_check.cpp)
+  server/http_util.cpp server/request_check.cpp server/safe_path.cpp)
 list(TRANSFORM VKFLOW_FUZZ_CORE PREPEND ${CMAKE_SOURCE_DIR}/)
 add_library(vkflow_fuzz_core STATIC ${VKFLOW_FUZZ_CORE})
 target_include_directories(vkflow_fuzz_core PUBLIC ${CMAKE_SOURCE_DIR})
+target_compile_definitions(vkflow_fuzz_core PUBLIC VKFLOW_SOURCE_DIR="${CMAKE_SOURCE_DIR}")  # fuzz_tokenizer: the bundled vocabulary
 target_compile_options(vkflow_fuzz_core PUBLIC ${VKFLOW_FUZZ_FLAGS} PRIVATE -fsanitize=fuzzer-no-link
   -Wno-missing-braces -Wno-unused-private-field)  # clang-only warnings GCC (the main build) does not raise
 target_link_options(vkflow_fuzz_core PUBLIC -fsanitize=address,undefined)

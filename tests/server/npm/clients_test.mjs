@@ -1,7 +1,7 @@
 // Real ComfyUI clients from npm (pinned in tools/npm/package-lock.json) against a spawned `vkflow serve`:
 // @saintno/comfyui-sdk (PromptBuilder + CallWrapper over the WebSocket, uploadImage, img2img, interrupt,
 // history), @stable-canvas/comfyui-client (enqueue over the WebSocket, /view) and comfy-ui-client
-// (getImages: queue + WebSocket + /view, uploadImage, history). Bundled model, 64x64, 3 steps.
+// (getImages: queue + WebSocket + /view, uploadImage, history, interrupt, editHistory). Bundled model, 64x64, 3 steps.
 // usage: node clients_test.mjs VKFLOW_BINARY REPO_DIR ; exits non-zero with "FAIL: ..." on the first failure.
 import fs from "node:fs";
 import { Serve, check, clients, img2img, isPng, txt2img, withTimeout, workDir } from "./serve_proc.mjs";
@@ -135,6 +135,34 @@ async function comfyUiClientLib() {
     await new Promise((r) => setTimeout(r, 200));
   }
   check(h[q.prompt_id]?.status?.status_str === "success", "comfy-ui-client: img2img in history");
+
+  // interrupt a long run through the client's interrupt(): once /queue shows it running, POST /interrupt;
+  // its history entry then says interrupted (stored after the execution_interrupted message: poll, bounded)
+  const long = await c.queuePrompt(txt2img(repo, { seed: 33, steps: 400 }));
+  check(long.prompt_id, "comfy-ui-client: queuePrompt (long run)");
+  let running = false;
+  for (let i = 0; i < 600 && !running; i++) {
+    const qs = await c.getQueue();
+    running = (qs.queue_running ?? []).some((e) => e[1] === long.prompt_id);
+    if (!running) await new Promise((r) => setTimeout(r, 100));
+  }
+  check(running, "comfy-ui-client: the long run shows in /queue as running");
+  // ComfyUI answers POST /interrupt and POST /history with an empty 200, which this client's res.json()
+  // rejects (a SyntaxError, against ComfyUI too); the request itself has taken effect, as checked below.
+  const emptyOk = (e) => { if (!(e instanceof SyntaxError)) throw e; };
+  await c.interrupt().catch(emptyOk);
+  const interrupted = (e) => e?.status?.status_str === "error" && e.status.completed === false &&
+    e.status.messages.some(([t]) => t === "execution_interrupted");
+  let he = null;
+  for (let i = 0; i < 600 && !interrupted(he); i++) {
+    he = (await c.getHistory(long.prompt_id))[long.prompt_id];
+    if (!interrupted(he)) await new Promise((r) => setTimeout(r, 200));
+  }
+  check(interrupted(he), `comfy-ui-client: history says interrupted (${JSON.stringify(he?.status ?? null).slice(0, 400)})`);
+  // and the client's history edit (POST /history delete) removes that entry
+  await c.editHistory({ delete: [long.prompt_id] }).catch(emptyOk);
+  const gone = await c.getHistory(long.prompt_id);
+  check(!gone[long.prompt_id], "comfy-ui-client: editHistory delete removed the entry");
   await c.disconnect();
 }
 

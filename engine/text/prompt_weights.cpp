@@ -1,6 +1,8 @@
 #include "engine/text/prompt_weights.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
@@ -56,7 +58,8 @@ bool parse_weight(const std::string& s, double& out) {
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(t.c_str(), &end);
-  if (end != t.c_str() + t.size() || errno == ERANGE || !std::isfinite(v)) return false;
+  // Finite as a float too: the weights are applied in f32, and 1e39 is finite only as a double.
+  if (end != t.c_str() + t.size() || errno == ERANGE || !std::isfinite(v) || std::fabs(v) > double(FLT_MAX)) return false;
   out = v;
   return true;
 }
@@ -67,7 +70,9 @@ void token_weights(std::string_view s, double weight, int depth, std::vector<Wei
   for (std::string x : parse_parentheses(s)) {
     if (x.size() >= 2 && x.front() == '(' && x.back() == ')') {
       x = x.substr(1, x.size() - 2);
-      double w = weight * 1.1;
+      // Each level multiplies by 1.1 (ComfyUI); saturate at the largest float so nesting around a huge
+      // weight cannot overflow the f32 weights (fuzz_tokenizer: ((x):3e38) made inf).
+      double w = std::clamp(weight * 1.1, -double(FLT_MAX), double(FLT_MAX));
       const size_t colon = x.rfind(':');
       if (colon != std::string::npos && colon > 0 && parse_weight(x.substr(colon + 1), w)) x.resize(colon);
       token_weights(x, w, depth + 1, out);

@@ -2,6 +2,9 @@
 // the expected segments and weights follow that code's rules by hand (no vkflow output is the reference).
 #include <catch2/catch.hpp>
 
+#include <cfloat>
+#include <cmath>
+
 #include "engine/text/prompt_weights.h"
 #include "tests/text/tokenizer_fixture.h"
 
@@ -115,4 +118,18 @@ TEST_CASE("prompt weights: windows as ComfyUI lays segments out", "[cpu][text][w
     const auto w = tokenize_weighted(tok, "(a photo of a cat:1.1)", 3, 0);
     CHECK(w.ids.size() == body("a photo of a cat").size());
   }
+}
+
+TEST_CASE("prompt weights: a weight beyond float range is text, nesting saturates (fuzz regression)",
+          "[cpu][text][weights]") {
+  // fuzz_tokenizer (tests/fuzz/tokenizer/crash_float_weight_overflow): "(x:2322...2)" is finite as a double
+  // (2.3e108) and was taken as a weight, then became inf as the f32 weight.
+  CHECK(segs("(x:1e39)") == S{{"x:1e39", 1.1}});
+  CHECK(segs("(x:-1e39)") == S{{"x:-1e39", 1.1}});
+  CHECK(segs("(x:" + std::string(120, '2') + ")").at(0).second == 1.1);
+  CHECK(segs("(x:3e38)") == S{{"x", 3e38}});
+  auto nested = segs("((((x)):3e38))");  // 3e38 * 1.1 * 1.1 is past FLT_MAX: held at it
+  REQUIRE(nested.size() == 1);
+  CHECK(nested[0].second <= double(FLT_MAX));
+  CHECK(std::isfinite(float(nested[0].second)));
 }

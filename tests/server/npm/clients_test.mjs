@@ -45,7 +45,13 @@ async function saintnoSdk() {
   check(img.type === "output" && img.filename.startsWith("npm"), `saintno: output ${JSON.stringify(img)}`);
   const png = Buffer.from(await (await api.getImage(img)).arrayBuffer());
   check(isPng(png), "saintno: /view returns a PNG");
-  const h = await api.getHistory(r.id);
+  // As in ComfyUI's prompt_worker, the history entry is stored just after execution_success (which ends the
+  // CallWrapper): poll for it, bounded.
+  let h = null;
+  for (let i = 0; i < 150 && !h?.status; i++) {
+    h = await api.getHistory(r.id);
+    if (!h?.status) await new Promise((res) => setTimeout(res, 100));
+  }
   check(h && h.status.status_str === "success" && h.outputs["9"].images[0].filename === img.filename,
     `saintno: history ${JSON.stringify(h?.status)}`);
 

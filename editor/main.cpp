@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
         else if (frame > 6) break;
       }
     }
-    if (bench) bench->report(), std::printf("present mode %s, %u swapchain images\n", win.present_mode_name(), win.image_count());
+    if (bench) bench->report(), std::printf("present mode %s, %u images\n", win.present_mode_name(), win.image_count());
     else if (stats) {
       editor::print_frame_stats(frame_ms, 0);
       std::printf("frames drawn: %zu in %.1f s\n", frame_ms.size(),

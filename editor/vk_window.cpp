@@ -15,6 +15,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "editor/offscreen_target.h"
+#include "editor/x11_shm.h"
 #include "engine/io/png.h"
 #include "engine/vk/context.h"
 
@@ -112,6 +114,14 @@ VkWindow::VkWindow(int width, int height, const std::string& title, int device) 
   split_timing_ = std::getenv("VKFLOW_EDITOR_SPLIT_TIMING") != nullptr;
   if (std::getenv("VKFLOW_EDITOR_VERBOSE"))
     std::fprintf(stderr, "vkflow-editor: present mode %d (%zu offered)\n", int(present_mode_), modes.size());
+  open_shm_present();
+  if (shm_) format_ = VK_FORMAT_B8G8R8A8_UNORM;  // the X image's byte order
+  if (std::getenv("VKFLOW_EDITOR_VERBOSE")) {
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(ctx_->physical(), &props);
+    std::fprintf(stderr, "vkflow-editor: %s (%s device): frames presented through %s\n", props.deviceName,
+                 props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? "cpu" : "gpu", present_mode_name());
+  }
 
   VkAttachmentDescription att{};
   att.format = format_;
@@ -121,7 +131,7 @@ VkWindow::VkWindow(int width, int height, const std::string& title, int device) 
   att.stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE;
   att.stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE;
   att.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  att.finalLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
+  att.finalLayout = shm_ ? VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL : VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
   VkAttachmentReference ref{0, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL};
   VkSubpassDescription sub{};
   sub.pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS;
@@ -180,8 +190,8 @@ VkWindow::VkWindow(int width, int height, const std::string& title, int device) 
   ii.QueueFamily = ctx_->queue_family();
   ii.Queue = ctx_->queue();
   ii.DescriptorPool = desc_pool_;
-  ii.MinImageCount = std::max<uint32_t>(2, uint32_t(images_.size()));
-  ii.ImageCount = uint32_t(images_.size());
+  ii.MinImageCount = std::max<uint32_t>(2, image_count());
+  ii.ImageCount = image_count();
   ii.MSAASamples = VK_SAMPLE_COUNT_1_BIT;
   ii.CheckVkResultFn = imgui_check;
   ImGui_ImplVulkan_Init(&ii, render_pass_);
@@ -191,54 +201,65 @@ VkWindow::VkWindow(int width, int height, const std::string& title, int device) 
 }
 
 void VkWindow::create_swapchain() {
-  VkSurfaceCapabilitiesKHR caps;
-  vkGetPhysicalDeviceSurfaceCapabilitiesKHR(ctx_->physical(), surface_, &caps);
-  int fw = 0, fh = 0;
-  glfwGetFramebufferSize(win_, &fw, &fh);
-  extent_ = caps.currentExtent;
-  if (extent_.width == UINT32_MAX)
-    extent_ = {std::clamp(uint32_t(fw), caps.minImageExtent.width, caps.maxImageExtent.width),
-               std::clamp(uint32_t(fh), caps.minImageExtent.height, caps.maxImageExtent.height)};
-  uint32_t count = std::max(caps.minImageCount + 1, 2u);
-  if (caps.maxImageCount) count = std::min(count, caps.maxImageCount);
-  can_read_back_ = (caps.supportedUsageFlags & VK_IMAGE_USAGE_TRANSFER_SRC_BIT) != 0;
-  VkSwapchainCreateInfoKHR si{VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR};
-  si.surface = surface_;
-  si.minImageCount = count;
-  si.imageFormat = format_;
-  si.imageColorSpace = color_space_;
-  si.imageExtent = extent_;
-  si.imageArrayLayers = 1;
-  si.imageUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | (can_read_back_ ? VK_IMAGE_USAGE_TRANSFER_SRC_BIT : 0);
-  si.imageSharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  si.preTransform = caps.currentTransform;
-  si.compositeAlpha = VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR;
-  si.presentMode = present_mode_;
-  si.clipped = VK_TRUE;
-  vkcheck(vkCreateSwapchainKHR(ctx_->device(), &si, nullptr, &swapchain_), "vkCreateSwapchainKHR");
   uint32_t ni = 0;
-  vkGetSwapchainImagesKHR(ctx_->device(), swapchain_, &ni, nullptr);
-  images_.resize(ni);
-  vkGetSwapchainImagesKHR(ctx_->device(), swapchain_, &ni, images_.data());
-  for (VkImage img : images_) {
-    VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
-    vi.image = img;
-    vi.viewType = VK_IMAGE_VIEW_TYPE_2D;
-    vi.format = format_;
-    vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-    VkImageView v = VK_NULL_HANDLE;
-    vkcheck(vkCreateImageView(ctx_->device(), &vi, nullptr, &v), "vkCreateImageView");
-    views_.push_back(v);
-    VkFramebufferCreateInfo fi{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
-    fi.renderPass = render_pass_;
-    fi.attachmentCount = 1;
-    fi.pAttachments = &v;
-    fi.width = extent_.width;
-    fi.height = extent_.height;
-    fi.layers = 1;
-    VkFramebuffer fb = VK_NULL_HANDLE;
-    vkcheck(vkCreateFramebuffer(ctx_->device(), &fi, nullptr, &fb), "vkCreateFramebuffer");
-    framebuffers_.push_back(fb);
+  if (shm_) {
+    int fw = 0, fh = 0;
+    glfwGetFramebufferSize(win_, &fw, &fh);
+    extent_ = {uint32_t(std::max(fw, 1)), uint32_t(std::max(fh, 1))};
+    std::string why;
+    if (!shm_->resize(extent_.width, extent_.height, why)) throw std::runtime_error("vkflow-editor: " + why);
+    ni = 2;
+    target_ = std::make_unique<OffscreenTarget>(ctx_->physical(), ctx_->device(), render_pass_, format_, extent_, ni);
+    can_read_back_ = true;
+  } else {
+    VkSurfaceCapabilitiesKHR caps;
+    vkGetPhysicalDeviceSurfaceCapabilitiesKHR(ctx_->physical(), surface_, &caps);
+    int fw = 0, fh = 0;
+    glfwGetFramebufferSize(win_, &fw, &fh);
+    extent_ = caps.currentExtent;
+    if (extent_.width == UINT32_MAX)
+      extent_ = {std::clamp(uint32_t(fw), caps.minImageExtent.width, caps.maxImageExtent.width),
+                 std::clamp(uint32_t(fh), caps.minImageExtent.height, caps.maxImageExtent.height)};
+    uint32_t count = std::max(caps.minImageCount + 1, 2u);
+    if (caps.maxImageCount) count = std::min(count, caps.maxImageCount);
+    can_read_back_ = (caps.supportedUsageFlags & VK_IMAGE_USAGE_TRANSFER_SRC_BIT) != 0;
+    VkSwapchainCreateInfoKHR si{VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR};
+    si.surface = surface_;
+    si.minImageCount = count;
+    si.imageFormat = format_;
+    si.imageColorSpace = color_space_;
+    si.imageExtent = extent_;
+    si.imageArrayLayers = 1;
+    si.imageUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | (can_read_back_ ? VK_IMAGE_USAGE_TRANSFER_SRC_BIT : 0);
+    si.imageSharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    si.preTransform = caps.currentTransform;
+    si.compositeAlpha = VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR;
+    si.presentMode = present_mode_;
+    si.clipped = VK_TRUE;
+    vkcheck(vkCreateSwapchainKHR(ctx_->device(), &si, nullptr, &swapchain_), "vkCreateSwapchainKHR");
+    vkGetSwapchainImagesKHR(ctx_->device(), swapchain_, &ni, nullptr);
+    images_.resize(ni);
+    vkGetSwapchainImagesKHR(ctx_->device(), swapchain_, &ni, images_.data());
+    for (VkImage img : images_) {
+      VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
+      vi.image = img;
+      vi.viewType = VK_IMAGE_VIEW_TYPE_2D;
+      vi.format = format_;
+      vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+      VkImageView v = VK_NULL_HANDLE;
+      vkcheck(vkCreateImageView(ctx_->device(), &vi, nullptr, &v), "vkCreateImageView");
+      views_.push_back(v);
+      VkFramebufferCreateInfo fi{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
+      fi.renderPass = render_pass_;
+      fi.attachmentCount = 1;
+      fi.pAttachments = &v;
+      fi.width = extent_.width;
+      fi.height = extent_.height;
+      fi.layers = 1;
+      VkFramebuffer fb = VK_NULL_HANDLE;
+      vkcheck(vkCreateFramebuffer(ctx_->device(), &fi, nullptr, &fb), "vkCreateFramebuffer");
+      framebuffers_.push_back(fb);
+    }
   }
   frames_.resize(ni);
   for (auto& f : frames_) {
@@ -275,6 +296,7 @@ void VkWindow::destroy_swapchain() {
   for (auto fb : framebuffers_) vkDestroyFramebuffer(d, fb, nullptr);
   for (auto v : views_) vkDestroyImageView(d, v, nullptr);
   framebuffers_.clear(), views_.clear(), images_.clear();
+  target_.reset();
   if (swapchain_) vkDestroySwapchainKHR(d, swapchain_, nullptr);
   swapchain_ = VK_NULL_HANDLE;
 }
@@ -299,12 +321,14 @@ VkWindow::~VkWindow() {
     if (render_pass_) vkDestroyRenderPass(d, render_pass_, nullptr);
     if (surface_) vkDestroySurfaceKHR(ctx_->instance(), surface_, nullptr);
   }
+  shm_.reset();  // before GLFW closes the X display it uses
   ctx_.reset();
   if (win_) glfwDestroyWindow(win_);
   glfwTerminate();
 }
 
 const char* VkWindow::present_mode_name() const {
+  if (shm_) return "x11-shm";
   switch (present_mode_) {
     case VK_PRESENT_MODE_IMMEDIATE_KHR: return "immediate";
     case VK_PRESENT_MODE_MAILBOX_KHR: return "mailbox";
@@ -324,9 +348,10 @@ void VkWindow::render(ImDrawData* dd, const std::filesystem::path& screenshot) {
   if (rebuild_ || uint32_t(fw) != extent_.width || uint32_t(fh) != extent_.height) {
     destroy_swapchain();
     create_swapchain();
-    ImGui_ImplVulkan_SetMinImageCount(std::max<uint32_t>(2, uint32_t(images_.size())));
+    ImGui_ImplVulkan_SetMinImageCount(std::max<uint32_t>(2, image_count()));
     rebuild_ = false;
   }
+  if (shm_) return render_shm(dd, screenshot);
   using Clock = std::chrono::steady_clock;
   auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   auto t0 = Clock::now();
@@ -441,26 +466,16 @@ void VkWindow::render(ImDrawData* dd, const std::filesystem::path& screenshot) {
     vkWaitForFences(d, 1, &f.fence, VK_TRUE, UINT64_MAX);
     void* p = nullptr;
     vkMapMemory(d, mem, 0, VK_WHOLE_SIZE, 0, &p);
-    const uint8_t* src = static_cast<const uint8_t*>(p);
-    std::vector<uint8_t> rgb(size_t(extent_.width) * extent_.height * 3);
     bool bgr = format_ == VK_FORMAT_B8G8R8A8_UNORM || format_ == VK_FORMAT_B8G8R8A8_SRGB;
-    for (size_t i = 0; i < size_t(extent_.width) * extent_.height; ++i) {
-      rgb[i * 3 + 0] = src[i * 4 + (bgr ? 2 : 0)];
-      rgb[i * 3 + 1] = src[i * 4 + 1];
-      rgb[i * 3 + 2] = src[i * 4 + (bgr ? 0 : 2)];
+    try {
+      save_screenshot(static_cast<const uint8_t*>(p), extent_.width, extent_.height, size_t(extent_.width) * 4, bgr, screenshot);
+    } catch (...) {
+      vkUnmapMemory(d, mem), vkDestroyBuffer(d, buf, nullptr), vkFreeMemory(d, mem, nullptr);
+      throw;
     }
     vkUnmapMemory(d, mem);
     vkDestroyBuffer(d, buf, nullptr);
     vkFreeMemory(d, mem, nullptr);
-    auto png = io::encode_png(rgb, int(extent_.width), int(extent_.height), 3, {});
-    std::filesystem::path tmp = screenshot;
-    tmp += ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size()));
-      if (!out) throw std::runtime_error("vkflow-editor: cannot write " + screenshot.string());
-    }
-    std::filesystem::rename(tmp, screenshot);
   }
 }
 

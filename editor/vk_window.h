@@ -1,6 +1,7 @@
 // The editor's window: GLFW window + Vulkan swapchain on the engine's own vk::Context (one device for
 // compute and presentation; the context picks a queue family that presents), Dear ImGui's GLFW and
-// Vulkan backends, and frame readback for --screenshot.
+// Vulkan backends, and frame readback for --screenshot. On a CPU device under X11 frames skip the
+// swapchain and go to the window through MIT-SHM (x11_shm.h says why).
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -17,6 +18,9 @@ class Context;
 }
 
 namespace vkf::editor {
+
+class X11Shm;
+class OffscreenTarget;
 
 class VkWindow {
  public:
@@ -45,12 +49,17 @@ class VkWindow {
   };
   const Timing& last_timing() const { return timing_; }
   const char* present_mode_name() const;
-  uint32_t image_count() const { return uint32_t(images_.size()); }
+  uint32_t image_count() const { return uint32_t(frames_.size()); }
   int height() const { return int(extent_.height); }
 
  private:
   void create_swapchain();
   void destroy_swapchain();
+  // The CPU-device path (vk_window_shm.cpp): draw into an OffscreenTarget and present it with X11Shm.
+  void open_shm_present();
+  void render_shm(ImDrawData* dd, const std::filesystem::path& screenshot);
+  static void save_screenshot(const uint8_t* px, uint32_t w, uint32_t h, size_t stride, bool bgr,
+                              const std::filesystem::path& file);
 
   GLFWwindow* win_ = nullptr;
   std::shared_ptr<vk::Context> ctx_;
@@ -80,6 +89,8 @@ class VkWindow {
   uint64_t events_ = 0;  // bumped by the GLFW callbacks (main thread)
  private:
   Timing timing_;
+  std::unique_ptr<X11Shm> shm_;            // set when frames are presented through MIT-SHM
+  std::unique_ptr<OffscreenTarget> target_;  // the images drawn into on that path
 };
 
 }  // namespace vkf::editor

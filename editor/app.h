@@ -98,6 +98,8 @@ class App {
   // What the canvas shows beyond the graph, for the script's `state FILE`: each node's screen rectangle,
   // its mark before queueing ("run" / "cached"), the last run's figures, the hovered link's text, recents.
   nlohmann::json state_json();
+  // The thumbnail of the link hovered in the last frame (null when none).
+  const std::shared_ptr<const Image>& link_thumbnail() const { return link_thumb_img_; }
   const std::vector<std::string>& recent() const { return recent_; }
   // The hovered link's inspection as `state` shows it: null (no link), {"status": "pending"|"ready"|...}.
   const nlohmann::json& link_stats() const { return link_stats_; }
@@ -201,6 +203,7 @@ class App {
   uint64_t plan_rev_ = UINT64_MAX;
   int plan_runs_ = -1;
   std::string plan_error_, link_tip_, link_thumb_;
+  std::shared_ptr<const Image> link_thumb_img_;  // the hovered link's thumbnail (script: link-thumb)
   nlohmann::json link_stats_;  // the hovered link's inspection (state FILE)
 };
 

@@ -17,7 +17,9 @@ std::optional<HeldTensor> held_tensor(const graph::Value& v) {
   }
   if (v.holds<nodes::Latent>()) {
     auto p = v.get_shared<nodes::Latent>();
-    return held(p, p->samples, "samples", false);
+    auto h = held(p, p->samples, "samples", false);
+    h.latent = true;
+    return h;
   }
   if (v.holds<nodes::Mask>()) {
     auto p = v.get_shared<nodes::Mask>();
@@ -53,6 +55,26 @@ std::shared_ptr<const Image> image_thumbnail(vk::Context& ctx, const Tensor& pix
       }
     }
   return img;
+}
+
+void attach_latent_maps(std::map<std::pair<std::string, int>, HeldTensor>& held,
+                        const std::map<std::string, graph::Outputs>& outputs) {
+  std::vector<sampling::LatentRgbFactors> maps;
+  for (auto& [id, outs] : outputs)
+    for (auto& v : outs)
+      if (v.holds<nodes::Model>())
+        if (auto m = v.get_shared<nodes::Model>(); m && m->ckpt)
+          if (auto f = sampling::latent_rgb_for(m->ckpt->config)) maps.push_back(std::move(*f));
+  for (auto& [key, h] : held) {
+    if (!h.latent || h.tensor->rank() != 4) continue;
+    const size_t C = size_t(h.tensor->dim(1));
+    for (auto& f : maps)
+      if (f.factors.size() == C) {
+        h.latent_rgb = f;
+        break;
+      }
+    if (!h.latent_rgb && C == 4) h.latent_rgb = sampling::sd15_latent_rgb();
+  }
 }
 
 Inspector::Inspector(graph::ExecQueue& q, std::shared_ptr<graph::Services> services)
@@ -123,7 +145,16 @@ void Inspector::work() {
         const Tensor& t = *job.held.tensor;
         if (t.dtype() == DType::I32) r.error = "integer tensor: no statistics";
         else r.stats = ops::tensor_stats(ctx, t);
-        if (job.held.image) r.thumb = image_thumbnail(ctx, t);
+        if (job.held.image) r.thumb = image_thumbnail(ctx, t), r.thumb_what = "batch item 0";
+        if (job.held.latent) {
+          if (!job.held.latent_rgb) r.thumb_what = "no latent-to-RGB map for " + std::to_string(t.rank() == 4 ? t.dim(1) : 0) + " channels";
+          else if (t.dtype() != DType::F32) r.thumb_what = "no thumbnail for a non-f32 latent";
+          else {
+            vk::Recorder rec(ctx);  // one dispatch; only the RGB8 image (latent resolution) is read back
+            r.thumb = sampling::LatentPreviewer(ctx, *job.held.latent_rgb).make(rec, t);
+            r.thumb_what = r.thumb ? "batch item 0, latent to RGB" : "no thumbnail for this latent shape";
+          }
+        }
       } catch (const std::exception& e) {
         r.error = e.what();
       }

@@ -17,6 +17,7 @@
 
 #include "engine/graph/exec_queue.h"
 #include "engine/ops/tensor_stats.h"
+#include "engine/sampling/latent_preview.h"
 
 namespace vkf::editor {
 
@@ -29,15 +30,23 @@ struct HeldTensor {
   const Tensor* tensor = nullptr;
   std::string name;    // "pixels", "samples", ...
   bool image = false;  // IMAGE [B,H,W,C]: a thumbnail is made
+  bool latent = false;  // LATENT [B,C,H,W]: a thumbnail through latent_rgb, when there is one
+  std::optional<sampling::LatentRgbFactors> latent_rgb;
 };
 // The tensor a value holds, if it holds one of those.
 std::optional<HeldTensor> held_tensor(const graph::Value& v);
+// Gives each LATENT its latent -> RGB map, as the sampler's live preview would: that of a model the run
+// loaded (its config sidecar's factors, else its family's) with the latent's channel count; failing
+// that, ComfyUI's SD1.x map for 4 channels; else none (no thumbnail, as ComfyUI shows no preview).
+void attach_latent_maps(std::map<std::pair<std::string, int>, HeldTensor>& held,
+                        const std::map<std::string, graph::Outputs>& outputs);
 
 struct Inspection {
   bool ready = false;
   std::string error;  // why there are no figures (an unsupported dtype, a device error)
   ops::TensorStats stats;
-  std::shared_ptr<const Image> thumb;  // IMAGE: batch item 0, at most 128 pixels a side
+  std::shared_ptr<const Image> thumb;  // IMAGE: batch item 0, at most 128 pixels a side; LATENT: item 0 as RGB
+  std::string thumb_what;              // what the thumbnail shows, or why there is none
 };
 
 // An IMAGE tensor's batch item 0 as RGB8, nearest-sampled to at most `side` pixels a side (1 or 3+

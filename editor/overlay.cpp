@@ -92,7 +92,7 @@ std::optional<ImVec2> App::link_midpoint(const std::string& to, const std::strin
 }
 
 void App::link_hover(ImDrawList* dl) {
-  link_tip_.clear(), link_thumb_.clear(), link_stats_ = nullptr;
+  link_tip_.clear(), link_thumb_.clear(), link_stats_ = nullptr, link_thumb_img_.reset();
   ImVec2 m = ImGui::GetIO().MousePos;
   if (drag_ != DragKind::None || m.x < origin_.x || m.y < origin_.y || m.x > origin_.x + canvas_size_.x ||
       m.y > origin_.y + canvas_size_.y || node_at(m) || ImGui::IsAnyItemHovered())
@@ -157,9 +157,10 @@ void App::link_hover(ImDrawList* dl) {
   const char* what = "";
   const NodeRunState* s = st ? runner_->node(src) : nullptr;
   const NodeRunState* d = st ? runner_->node(to) : nullptr;
-  if (ins && ins->thumb) thumb = ins->thumb, what = "batch item 0";
+  if (ins && ins->thumb) thumb = ins->thumb, what = ins->thumb_what.c_str();
   else if (s && s->preview && type == "LATENT") thumb = s->preview, what = "latent preview";
   else if (d && d->image && type == "IMAGE") thumb = d->image, what = "as shown by the target node";
+  link_thumb_img_ = thumb;
   link_thumb_ = thumb ? std::to_string(thumb->width) + "x" + std::to_string(thumb->height) + " " + what : "";
   if (thumb && !link_stats_.is_null()) link_stats_["thumbnail"] = {thumb->width, thumb->height};
   ImGui::BeginTooltip();

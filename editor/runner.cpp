@@ -40,6 +40,7 @@ Runner::Runner(graph::RunEnv env) : paths_(env.paths) {
     for (auto& [id, outs] : r.outputs)
       for (size_t i = 0; i < outs.size(); ++i)
         if (auto h = held_tensor(outs[i])) m.held[{id, int(i)}] = std::move(*h);
+    attach_latent_maps(m.held, r.outputs);
     m.result = r;
     m.result.outputs.clear();
     std::lock_guard lock(mu_);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "editor/app.h"
+#include "engine/io/png.h"
 
 namespace vkf::editor {
 namespace {
@@ -252,6 +253,15 @@ bool Script::run(App& app, const std::vector<std::string>& w) {
   else if (c == "echo") {
     for (size_t i = 1; i < w.size(); ++i) std::cout << w[i] << (i + 1 < w.size() ? " " : "\n");
   } else if (c == "quit") finished_ = true;
+  else if (c == "link-thumb") {  // the hovered link's thumbnail as PNG, as drawn in its tooltip
+    need(1, "link-thumb FILE");
+    const auto& th = app.link_thumbnail();
+    if (!th) throw std::runtime_error("link-thumb: the hovered link shows no thumbnail");
+    auto png = io::encode_png(th->rgb, th->width, th->height, 3, {});
+    std::ofstream out(w[1], std::ios::binary);
+    out.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size()));
+    if (!out) throw std::runtime_error("cannot write " + w[1]);
+  }
   else if (c == "state") {
     need(1, "state FILE");
     std::ofstream out(w[1]);

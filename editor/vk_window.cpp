@@ -301,6 +301,24 @@ void VkWindow::destroy_swapchain() {
   swapchain_ = VK_NULL_HANDLE;
 }
 
+void VkWindow::begin_ui_pass(VkCommandBuffer cmd, VkFramebuffer fb, ImDrawData* dd) {
+  vkResetCommandBuffer(cmd, 0);
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  vkBeginCommandBuffer(cmd, &bi);
+  VkClearValue clear{};
+  clear.color = {{0x1E / 255.0f, 0x1E / 255.0f, 0x20 / 255.0f, 1.0f}};  // the canvas colour
+  VkRenderPassBeginInfo rb{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
+  rb.renderPass = render_pass_;
+  rb.framebuffer = fb;
+  rb.renderArea.extent = extent_;
+  rb.clearValueCount = 1;
+  rb.pClearValues = &clear;
+  vkCmdBeginRenderPass(cmd, &rb, VK_SUBPASS_CONTENTS_INLINE);
+  ImGui_ImplVulkan_RenderDrawData(dd, cmd);
+  vkCmdEndRenderPass(cmd);
+}
+
 uint64_t VkWindow::take_events() {
   uint64_t n = events_;
   events_ = 0;
@@ -368,21 +386,7 @@ void VkWindow::render(ImDrawData* dd, const std::filesystem::path& screenshot) {
   }
   if (r != VK_SUBOPTIMAL_KHR) vkcheck(r, "vkAcquireNextImageKHR");
   vkResetFences(d, 1, &f.fence);
-  vkResetCommandBuffer(f.cmd, 0);
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  vkBeginCommandBuffer(f.cmd, &bi);
-  VkClearValue clear{};
-  clear.color = {{0x1E / 255.0f, 0x1E / 255.0f, 0x20 / 255.0f, 1.0f}};  // the canvas colour
-  VkRenderPassBeginInfo rb{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
-  rb.renderPass = render_pass_;
-  rb.framebuffer = framebuffers_[image];
-  rb.renderArea.extent = extent_;
-  rb.clearValueCount = 1;
-  rb.pClearValues = &clear;
-  vkCmdBeginRenderPass(f.cmd, &rb, VK_SUBPASS_CONTENTS_INLINE);
-  ImGui_ImplVulkan_RenderDrawData(dd, f.cmd);
-  vkCmdEndRenderPass(f.cmd);
+  begin_ui_pass(f.cmd, framebuffers_[image], dd);
 
   // Screenshot: copy the rendered image into a host-visible buffer before presenting it.
   VkBuffer buf = VK_NULL_HANDLE;

@@ -56,6 +56,8 @@ class VkWindow {
   void create_swapchain();
   void destroy_swapchain();
   // The CPU-device path (vk_window_shm.cpp): draw into an OffscreenTarget and present it with X11Shm.
+  // Begins `cmd` and records the render pass that clears to the canvas colour and draws ImGui's data.
+  void begin_ui_pass(VkCommandBuffer cmd, VkFramebuffer fb, ImDrawData* dd);
   void open_shm_present();
   void render_shm(ImDrawData* dd, const std::filesystem::path& screenshot);
   static void save_screenshot(const uint8_t* px, uint32_t w, uint32_t h, size_t stride, bool bgr,

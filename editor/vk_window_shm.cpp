@@ -50,21 +50,7 @@ void VkWindow::render_shm(ImDrawData* dd, const std::filesystem::path& screensho
   auto t1 = Clock::now();
   timing_ = {ms(t0, t1), 0, 0, 0, 0};
   vkResetFences(d, 1, &f.fence);
-  vkResetCommandBuffer(f.cmd, 0);
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  vkBeginCommandBuffer(f.cmd, &bi);
-  VkClearValue clear{};
-  clear.color = {{0x1E / 255.0f, 0x1E / 255.0f, 0x20 / 255.0f, 1.0f}};  // the canvas colour
-  VkRenderPassBeginInfo rb{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
-  rb.renderPass = render_pass_;
-  rb.framebuffer = target_->framebuffer(slot);
-  rb.renderArea.extent = extent_;
-  rb.clearValueCount = 1;
-  rb.pClearValues = &clear;
-  vkCmdBeginRenderPass(f.cmd, &rb, VK_SUBPASS_CONTENTS_INLINE);
-  ImGui_ImplVulkan_RenderDrawData(dd, f.cmd);
-  vkCmdEndRenderPass(f.cmd);  // leaves the image in TRANSFER_SRC_OPTIMAL
+  begin_ui_pass(f.cmd, target_->framebuffer(slot), dd);  // leaves the image in TRANSFER_SRC_OPTIMAL
   target_->record_readback(f.cmd, slot);
   vkEndCommandBuffer(f.cmd);
   auto t2 = Clock::now();

@@ -1,8 +1,5 @@
 // VkWindow's CPU-device path: frames drawn into an OffscreenTarget, copied to the host and presented
 // through MIT-SHM (x11_shm.h says why); and the screenshot writer both paths share.
-#include <backends/imgui_impl_vulkan.h>
-#include <imgui.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -64,6 +61,8 @@ void VkWindow::render_shm(ImDrawData* dd, const std::filesystem::path& screensho
     if (VkResult r = vkQueueSubmit(ctx_->queue(), 1, &si, f.fence); r != VK_SUCCESS)
       throw std::runtime_error("vkflow-editor: vkQueueSubmit failed (VkResult " + std::to_string(int(r)) + ")");
   }
+  // Waited for here, not a frame later: lavapipe renders on the same two cores the next UI build would use,
+  // so overlapping buys little, and the shared image may be written as soon as the frame is done.
   vkWaitForFences(d, 1, &f.fence, VK_TRUE, UINT64_MAX);
   auto t3 = Clock::now();
   const uint8_t* src = target_->pixels(slot);

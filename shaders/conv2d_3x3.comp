@@ -10,7 +10,16 @@
 // all 3 kx taps and all TM channels) and 9 weights of TM/L channels; the weights of the other lanes'
 // channels arrive by subgroupBroadcast (a register shuffle, not a load). Out-of-image taps read a clamped
 // address and are zeroed by a select, so no lane-divergent control flow wraps the loads.
+// TEX: x and w are read through storage texel views of their whole buffers (xoff/woff count from the
+// buffer's start): RGBA for the window's vec4 groups, R for single elements. On lavapipe an imageLoad is
+// one vector gather, a storage-buffer load a loop over the lanes.
 //! variant f16 -DDTYPE_F16
+//! variant tex -DTEX
+//! variant f16_tex -DF16_TEX
+#ifdef F16_TEX  // one define per variant (see matmul.comp)
+#define DTYPE_F16
+#define TEX
+#endif
 #include "types.glsl"
 layout(local_size_x_id = 0) in;              // must equal the subgroup size
 layout(constant_id = 3) const uint TM = 16;  // output channels per workgroup (a multiple of L)
@@ -22,9 +31,27 @@ layout(constant_id = 5) const uint VEC = 4;  // 4: vec4 loads of the window inte
 #define SVEC4 vec4
 #endif
 
+#ifdef TEX
+#ifdef DTYPE_F16
+layout(binding = 0, rgba16f) uniform readonly imageBuffer Xv;
+layout(binding = 1, r16f) uniform readonly imageBuffer Wr;
+layout(binding = 4, r16f) uniform readonly imageBuffer Xr;
+#else
+layout(binding = 0, rgba32f) uniform readonly imageBuffer Xv;
+layout(binding = 1, r32f) uniform readonly imageBuffer Wr;
+layout(binding = 4, r32f) uniform readonly imageBuffer Xr;
+#endif
+#define X_AT(e) imageLoad(Xr, int(e)).x
+#define X4_AT(e4) imageLoad(Xv, int(e4))
+#define W_AT(e) imageLoad(Wr, int(e)).x
+#else
 layout(std430, binding = 0) readonly buffer X { STYPE x[]; };
 layout(std430, binding = 0) readonly buffer X4 { SVEC4 x4[]; };
 layout(std430, binding = 1) readonly buffer Wt { STYPE w[]; };
+#define X_AT(e) float(x[e])
+#define X4_AT(e4) vec4(x4[e4])
+#define W_AT(e) float(w[e])
+#endif
 layout(std430, binding = 2) buffer Y { STYPE y[]; };
 layout(std430, binding = 3) readonly buffer Bias { STYPE bias[]; };
 layout(push_constant) uniform P {
@@ -68,24 +95,24 @@ void main() {
     [[unroll]] for (uint ky = 0; ky < 3; ++ky) {
       if (VEC == 4) {  // interior columns ox0 .. ox0+TN-1 as whole in/out vec4 groups (W % 4 == 0)
         [[unroll]] for (uint t = 0; t < TN + 2; t += TN + 1) {
-          float v = float(x[ci * HW + xrow[ky] + xcol[t]]);
+          float v = X_AT(ci * HW + xrow[ky] + xcol[t]);
           xv[ky * (TN + 2) + t] = rowok[ky] && colok[t] ? v : 0.0;
         }
         [[unroll]] for (uint g = 0; g < TN / 4; ++g) {
-          vec4 v = vec4(x4[(ci * HW + xrow[ky] + xcol[1 + 4 * g]) >> 2]);
+          vec4 v = X4_AT((ci * HW + xrow[ky] + xcol[1 + 4 * g]) >> 2);
           if (!(rowok[ky] && colok[1 + 4 * g])) v = vec4(0.0);
           [[unroll]] for (uint q = 0; q < 4; ++q) xv[ky * (TN + 2) + 1 + 4 * g + q] = v[q];
         }
       } else {
         [[unroll]] for (uint t = 0; t < TN + 2; ++t) {
-          float v = float(x[ci * HW + xrow[ky] + xcol[t]]);
+          float v = X_AT(ci * HW + xrow[ky] + xcol[t]);
           xv[ky * (TN + 2) + t] = rowok[ky] && colok[t] ? v : 0.0;
         }
       }
     }
     float wv[S * 9];
     [[unroll]] for (uint s = 0; s < S; ++s)
-      [[unroll]] for (uint k = 0; k < 9; ++k) wv[s * 9 + k] = float(w[wrow[s] + ci * 9 + k]);
+      [[unroll]] for (uint k = 0; k < 9; ++k) wv[s * 9 + k] = W_AT(wrow[s] + ci * 9 + k);
     [[unroll]] for (uint s = 0; s < S; ++s)
       [[unroll]] for (uint l = 0; l < L; ++l) {
         const uint m = s * L + l;

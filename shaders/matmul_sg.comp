@@ -9,7 +9,16 @@
 // Per 4 steps of K a lane loads TN vec4 of its own B rows and TM/L vec4 of A; the other lanes' A rows
 // arrive by subgroupBroadcast (a register shuffle, not a load), so every loaded B element feeds TM FMAs.
 // The push constants and flags are those of matmul.comp (shared host code in engine/ops/gemm.cpp).
+// TEX: A and B are read as RGBA32F/RGBA16F storage texel buffers over their whole buffers (oa/ob count from
+// the buffer's start; rows 4-element aligned): lavapipe turns an imageLoad into one vector gather, where a
+// storage-buffer load is a loop over the lanes with a bounds check each (~4x the cost per vec4).
 //! variant f16 -DDTYPE_F16
+//! variant tex -DTEX
+//! variant f16_tex -DF16_TEX
+#ifdef F16_TEX  // one define per variant (see matmul.comp)
+#define DTYPE_F16
+#define TEX
+#endif
 layout(local_size_x_id = 0) in;  // must equal the subgroup size
 #include "types.glsl"
 #ifdef DTYPE_F16
@@ -21,10 +30,24 @@ layout(constant_id = 3) const uint TM = 16;  // rows of A per workgroup (a multi
 layout(constant_id = 4) const uint TN = 16;  // rows of B (columns of C) per lane
 layout(constant_id = 6) const uint VEC = 4;  // 4: vec4 loads along K (rows 16-byte aligned); 1: scalar
 
+#ifdef TEX
+#ifdef DTYPE_F16
+layout(binding = 0, rgba16f) uniform readonly imageBuffer At;
+layout(binding = 1, rgba16f) uniform readonly imageBuffer Bt;
+#else
+layout(binding = 0, rgba32f) uniform readonly imageBuffer At;
+layout(binding = 1, rgba32f) uniform readonly imageBuffer Bt;
+#endif
+#define A_AT(e) imageLoad(At, int((e) >> 2))[(e) & 3u]
+#define B_AT(e) imageLoad(Bt, int((e) >> 2))[(e) & 3u]
+#else
 layout(std430, binding = 0) readonly buffer A1 { STYPE a1[]; };
 layout(std430, binding = 0) readonly buffer A4 { SVEC4 a4[]; };
 layout(std430, binding = 1) readonly buffer B1 { STYPE b1[]; };
 layout(std430, binding = 1) readonly buffer B4 { SVEC4 b4[]; };
+#define A_AT(e) float(a1[e])
+#define B_AT(e) float(b1[e])
+#endif
 layout(std430, binding = 2) buffer C1 { STYPE c1[]; };
 layout(std430, binding = 3) readonly buffer Bias { STYPE bias[]; };
 layout(push_constant) uniform P {
@@ -32,6 +55,10 @@ layout(push_constant) uniform P {
   uint flags;  // bit 0: bias per column (N), bit 1: bias per row (M), bit 2: accumulate into C
 } p;
 
+#ifdef TEX
+vec4 ldA(uint e) { return imageLoad(At, int(e >> 2)); }  // the host uses TEX only with VEC == 4
+vec4 ldB(uint e) { return imageLoad(Bt, int(e >> 2)); }
+#else
 vec4 ldA(uint e) {
   if (VEC == 4) return vec4(a4[e >> 2]);
   return vec4(float(a1[e]), float(a1[e + 1]), float(a1[e + 2]), float(a1[e + 3]));
@@ -40,6 +67,7 @@ vec4 ldB(uint e) {
   if (VEC == 4) return vec4(b4[e >> 2]);
   return vec4(float(b1[e]), float(b1[e + 1]), float(b1[e + 2]), float(b1[e + 3]));
 }
+#endif
 
 void main() {
   const uint L = gl_WorkGroupSize.x, S = TM / L;
@@ -73,8 +101,8 @@ void main() {
   }
   for (uint k = K4; k < K; ++k) {  // K tail
     float a[S], b[TN];
-    [[unroll]] for (uint s = 0; s < S; ++s) a[s] = float(a1[arow[s] + k]);
-    [[unroll]] for (uint t = 0; t < TN; ++t) b[t] = float(b1[brow[t] + k]);
+    [[unroll]] for (uint s = 0; s < S; ++s) a[s] = A_AT(arow[s] + k);
+    [[unroll]] for (uint t = 0; t < TN; ++t) b[t] = B_AT(brow[t] + k);
     [[unroll]] for (uint s = 0; s < S; ++s)
       [[unroll]] for (uint l = 0; l < L; ++l) {
         float av = subgroupBroadcast(a[s], l);

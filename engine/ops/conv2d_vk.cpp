@@ -66,14 +66,37 @@ bool conv3x3_direct(vk::Recorder& rec, const Tensor& y, const Tensor& x, const T
         const int64_t m = std::min(mc, CO - m0), cn = std::min(cc, C - c0);
         push.C = uint32_t(cn), push.CO = uint32_t(m);
         push.flags = (bias && c0 == 0 ? 1u : 0u) | (c0 > 0 ? 2u : 0u);
-        vk::BufferArg args[4] = {
+        vk::BufferArg args[5] = {
             gemm::bind(info, {&x, uint64_t((b * C + c0) * HW), uint64_t(cn * HW)}, false, push.xoff),
             gemm::bind(info, {&w, uint64_t(m0 * C * 9 + c0 * 9), uint64_t((m - 1) * C * 9 + cn * 9)}, false, push.woff),
-            gemm::bind(info, {&y, uint64_t((b * CO + m0) * HW), uint64_t(m * HW)}, true, push.yoff), {}};
+            gemm::bind(info, {&y, uint64_t((b * CO + m0) * HW), uint64_t(m * HW)}, true, push.yoff), {}, {}};
         args[3] = bias ? gemm::bind(info, {bias, uint64_t(m0), uint64_t(m)}, false, push.boff) : args[1];
         const uint32_t vec = W % 4 == 0 && tn % 4 == 0 && push.xoff % 4 == 0 ? 4 : 1;  // vec4 window loads
         vk::PipelineDesc d{variant("conv2d_3x3", x.dtype()), 4, sizeof push, {{0, L}, {3, tm}, {4, tn}, {5, vec}}};
-        rec.dispatch(d, std::span<const vk::BufferArg>(args, 4), &push, sizeof push, uint32_t(gx),
+        // The TEX variant: x and w through whole-buffer texel views, offsets from the buffers' starts.
+        const uint64_t xabs = x.offset() / es + uint64_t((b * C + c0) * HW), wabs = w.offset() / es + uint64_t(m0 * C * 9 + c0 * 9);
+        auto& alloc = rec.context().allocator();
+        const bool f16 = x.dtype() == DType::F16;
+        using TF = vk::TexelFormat;
+        VkBufferView xv = VK_NULL_HANDLE, xr = VK_NULL_HANDLE, wr = VK_NULL_HANDLE;
+        if (vec == 4 && gemm::texel_loads() && xabs % 4 == 0 && xabs <= UINT32_MAX && wabs <= UINT32_MAX) {
+          xv = alloc.texel_view(x.buffer(), f16 ? TF::Rgba16f : TF::Rgba32f);
+          xr = alloc.texel_view(x.buffer(), f16 ? TF::R16f : TF::R32f);
+          wr = alloc.texel_view(w.buffer(), f16 ? TF::R16f : TF::R32f);
+        }
+        uint32_t nargs = 4;
+        auto pc = push;
+        if (xv && xr && wr) {
+          args[0] = {&x.buffer(), 0, x.buffer().size, false, xv};
+          args[1] = {&w.buffer(), 0, w.buffer().size, false, wr};
+          args[4] = {&x.buffer(), 0, x.buffer().size, false, xr};
+          pc.xoff = uint32_t(xabs), pc.woff = uint32_t(wabs);
+          d.shader = f16 ? "conv2d_3x3_f16_tex" : "conv2d_3x3_tex";
+          d.bindings = nargs = 5;
+          d.texel[0] = f16 ? TF::Rgba16f : TF::Rgba32f;
+          d.texel[1] = d.texel[4] = f16 ? TF::R16f : TF::R32f;
+        }
+        rec.dispatch(d, std::span<const vk::BufferArg>(args, nargs), &pc, sizeof pc, uint32_t(gx),
                      uint32_t((m + tm - 1) / tm), 1, "conv2d_3x3");
       }
   return true;

@@ -44,6 +44,14 @@ Tile tile_for(const vk::DeviceInfo& info) {
   return tile_for_device(info);
 }
 
+bool texel_loads() {
+  static const bool on = [] {
+    const char* e = std::getenv("VKFLOW_TEXEL_LOADS");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
 uint64_t max_region_bytes(const vk::DeviceInfo& info) {
   return info.max_storage_buffer_range - std::max<uint64_t>(info.storage_offset_alignment, 16);
 }
@@ -64,6 +72,30 @@ vk::BufferArg bind(const vk::DeviceInfo& info, const Region& r, bool write, uint
   return {&r.t->buffer(), aligned, begin - aligned + std::max<uint64_t>(r.count, 1) * es, write};
 }
 
+namespace {
+
+// matmul_sg's TEX variant: A and B through whole-buffer texel views, their element offsets counted from the
+// buffer's start. Keeps the storage-buffer form when a view is impossible (a buffer past the texel limit,
+// mixed dtypes) or a row start would not be a whole texel.
+void use_texel_views(vk::Recorder& rec, const Call& c, vk::PipelineDesc& d, vk::BufferArg* args, Push& p) {
+  const DType dt = c.c.t->dtype();
+  if (c.a.t->dtype() != dt || c.b.t->dtype() != dt) return;
+  const bool f16 = dt == DType::F16;
+  const uint64_t es = dtype_size(dt);
+  auto& alloc = rec.context().allocator();
+  const uint64_t oa = c.a.t->offset() / es + c.a.off, ob = c.b.t->offset() / es + c.b.off;
+  if (oa % 4 || ob % 4 || oa > UINT32_MAX || ob > UINT32_MAX) return;
+  const vk::TexelFormat fmt = f16 ? vk::TexelFormat::Rgba16f : vk::TexelFormat::Rgba32f;
+  VkBufferView va = alloc.texel_view(c.a.t->buffer(), fmt), vb = alloc.texel_view(c.b.t->buffer(), fmt);
+  if (!va || !vb) return;
+  args[0] = {&c.a.t->buffer(), 0, c.a.t->buffer().size, false, va};
+  args[1] = {&c.b.t->buffer(), 0, c.b.t->buffer().size, false, vb};
+  p.oa = uint32_t(oa), p.ob = uint32_t(ob);
+  d.shader = f16 ? "matmul_sg_f16_tex" : "matmul_sg_tex";
+  d.texel[0] = d.texel[1] = fmt;
+}
+}  // namespace
+
 void record(vk::Recorder& rec, const Call& c) {
   if (c.M == 0 || c.N == 0 || c.batch == 0) return;
   const auto& info = rec.context().info();
@@ -80,6 +112,7 @@ void record(vk::Recorder& rec, const Call& c) {
   vk::PipelineDesc d{variant("matmul", c.c.t->dtype()) + (c.trans_b ? "_tb" : ""), 4, sizeof(Push),
                      {{0, t.wg}, {3, t.tm}, {4, t.tn4}, {5, t.wn}, {6, vec4 ? 4u : 1u}}};
   if (t.sg) d = {variant("matmul_sg", c.c.t->dtype()), 4, sizeof(Push), {{0, t.wg}, {3, t.tm}, {4, 4 * t.tn4}, {6, vec4 ? 4u : 1u}}};
+  if (t.sg && vec4 && texel_loads()) use_texel_views(rec, c, d, args, p);
   uint32_t gx = (c.N + t.bn() - 1) / t.bn(), gy = (c.M + t.bm() - 1) / t.bm();
   if (gy > 65535 || c.batch > 65535 || gx > 65535)
     throw std::logic_error("gemm: grid too large (" + std::to_string(gx) + "x" + std::to_string(gy) + "x" +

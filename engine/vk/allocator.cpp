@@ -11,6 +11,8 @@
 namespace vkf::vk {
 namespace {
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+constexpr VkBufferUsageFlags kBufferUsage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT |
+                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 }  // namespace
 
 Allocator::Allocator(Context& ctx) : ctx_(ctx), alive_(std::make_shared<bool>(true)) {
@@ -19,13 +21,16 @@ Allocator::Allocator(Context& ctx) : ctx_(ctx), alive_(std::make_shared<bool>(tr
   // Probe which memory types a storage buffer may live in.
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bi.size = 1024;
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  bi.usage = kBufferUsage;
   VkBuffer probe = VK_NULL_HANDLE;
   check(vkCreateBuffer(ctx.device(), &bi, nullptr, &probe), "vkCreateBuffer");
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(ctx.device(), probe, &req);
   vkDestroyBuffer(ctx.device(), probe, nullptr);
   alignment_ = std::max<uint64_t>({req.alignment, ctx.info().storage_offset_alignment, 256});
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(ctx.physical(), &props);
+  max_texels_ = props.limits.maxTexelBufferElements;
 
   // On CPU/integrated devices device-local memory is host-visible: map it and skip staging copies.
   // On discrete GPUs use plain device-local memory (the host-visible BAR window is small).
@@ -52,7 +57,7 @@ Allocator::~Allocator() {
   *alive_ = false;
   std::lock_guard lock(mu_);
   for (auto* m : {&pool_, &dirty_})
-    for (auto& [sz, b] : *m) vkDestroyBuffer(ctx_.device(), b->buffer, nullptr);
+    for (auto& [sz, b] : *m) destroy_buffer(*b);
   pool_.clear();
   dirty_.clear();
   for (auto& blk : blocks_)
@@ -106,7 +111,7 @@ void Allocator::reserve_exact(uint64_t bytes) {
 std::unique_ptr<Buffer> Allocator::fresh(uint64_t size, bool exact) {
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bi.size = size;
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  bi.usage = kBufferUsage;
   VkBuffer buf = VK_NULL_HANDLE;
   check(vkCreateBuffer(ctx_.device(), &bi, nullptr, &buf), "vkCreateBuffer");
   VkMemoryRequirements req;
@@ -202,12 +207,34 @@ void Allocator::release(std::unique_ptr<Buffer> b) {
   (open_recordings_ > 0 ? dirty_ : pool_).emplace(sz, std::move(b));
 }
 
+void Allocator::destroy_buffer(const Buffer& b) {
+  for (VkBufferView& v : b.views)
+    if (v) vkDestroyBufferView(ctx_.device(), v, nullptr), v = VK_NULL_HANDLE;
+  vkDestroyBuffer(ctx_.device(), b.buffer, nullptr);
+}
+
+VkBufferView Allocator::texel_view(const Buffer& b, TexelFormat f) {
+  const uint64_t texel = texel_bytes(f);
+  if (!texel || b.size / texel > max_texels_ || b.size < texel) return VK_NULL_HANDLE;
+  std::lock_guard lock(mu_);
+  VkBufferView& v = b.views[int(f) - 1];
+  if (!v) {
+    VkBufferViewCreateInfo vi{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+    vi.buffer = b.buffer;
+    vi.format = vk_format(f);
+    vi.offset = 0;
+    vi.range = b.size / texel * texel;
+    check(vkCreateBufferView(ctx_.device(), &vi, nullptr, &v), "vkCreateBufferView");
+  }
+  return v;
+}
+
 void Allocator::destroy(std::unique_ptr<Buffer> b) {
   auto& blk = blocks_[b->block];
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(ctx_.device(), b->buffer, &req);
   uint64_t need = align_up(req.size, alignment_);
-  vkDestroyBuffer(ctx_.device(), b->buffer, nullptr);
+  destroy_buffer(*b);
   auto [it, ok] = blk.free.emplace(b->offset, need);
   // coalesce with neighbours
   if (auto nx = std::next(it); nx != blk.free.end() && it->first + it->second == nx->first) {

@@ -10,6 +10,8 @@
 
 #include <vulkan/vulkan.h>
 
+#include "engine/vk/texel_format.h"
+
 namespace vkf::vk {
 
 class Context;
@@ -23,6 +25,8 @@ struct Buffer {
   uint64_t offset = 0;       // within the block
   std::byte* mapped = nullptr;  // host pointer when the memory is host-visible, else null
   uint64_t id = 0;           // unique per allocation, for hazard tracking
+  // Whole-buffer storage texel views, made on first use (Allocator::texel_view), by TexelFormat - 1.
+  mutable VkBufferView views[kTexelFormats] = {};
 };
 
 struct MemoryStats {
@@ -58,6 +62,10 @@ class Allocator {
   void begin_recording();
   void end_recording();
   bool host_visible() const { return host_visible_; }
+  // A storage texel view of the whole buffer: kernels that read through the texture path (a vector
+  // gather on lavapipe, where a storage-buffer load is a per-lane loop). Null when the buffer holds more
+  // texels than the device allows. Kept until the buffer is destroyed.
+  VkBufferView texel_view(const Buffer& b, TexelFormat f);
   // Frees pooled buffers back to their blocks (and empty blocks to the driver).
   void trim();
   MemoryStats stats() const;
@@ -76,6 +84,7 @@ class Allocator {
   };
   void release(std::unique_ptr<Buffer> b);  // back to pool
   void destroy(std::unique_ptr<Buffer> b);  // back to block
+  void destroy_buffer(const Buffer& b);     // its views, then the VkBuffer
   std::unique_ptr<Buffer> fresh(uint64_t size, bool exact);
   uint32_t new_block(uint64_t size, bool exact);  // caller holds mu_
   uint64_t size_class(uint64_t bytes) const;
@@ -86,6 +95,7 @@ class Allocator {
   uint64_t block_size_ = 0;
   uint64_t max_alloc_ = 0;
   uint64_t alignment_ = 256;
+  uint64_t max_texels_ = 0;  // maxTexelBufferElements
   uint64_t next_id_ = 1;
   std::vector<Block> blocks_;
   std::shared_ptr<Buffer> take(uint64_t bytes, bool for_upload, bool exact = false);

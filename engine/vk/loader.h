@@ -34,6 +34,8 @@
   X(vkUnmapMemory)                       \
   X(vkCreateBuffer)                      \
   X(vkDestroyBuffer)                     \
+  X(vkCreateBufferView)                  \
+  X(vkDestroyBufferView)                 \
   X(vkGetBufferMemoryRequirements)       \
   X(vkBindBufferMemory)                  \
   X(vkCreateShaderModule)                \

@@ -193,7 +193,7 @@ std::unique_ptr<Pipeline> build_pipeline(VkDevice dev, VkPipelineCache cache, co
 
   std::vector<VkDescriptorSetLayoutBinding> b(desc.bindings);
   for (uint32_t i = 0; i < desc.bindings; ++i)
-    b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    b[i] = {i, desc.type(i), 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   VkDescriptorSetLayoutCreateInfo dl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   dl.bindingCount = desc.bindings;
   dl.pBindings = b.data();

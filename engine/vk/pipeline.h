@@ -2,6 +2,7 @@
 // driver-level VkPipelineCache persists under the user's cache dir (engine/vk/pipeline_cache_file.h);
 // prepare() builds a set of pipelines on a few threads ahead of their first dispatch (at model load).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -18,6 +19,7 @@
 
 #include "engine/vk/handle.h"
 #include "engine/vk/pipeline_cache_file.h"
+#include "engine/vk/texel_format.h"
 
 namespace vkf {
 // Embedded SPIR-V by shader name (file path under shaders/ without .comp, '/' -> '_'), or a shader added
@@ -38,8 +40,15 @@ struct PipelineDesc {
   uint32_t bindings = 0;       // storage buffers at set 0, bindings 0..n-1
   uint32_t push_bytes = 0;     // push-constant block size
   std::vector<std::pair<uint32_t, uint32_t>> spec;  // (constant_id, value); ids 0..2 = local size x,y,z
+  // Bindings that are storage texel buffers of that format instead of storage buffers (None); the dispatch
+  // passes Allocator::texel_view views for them.
+  std::array<TexelFormat, 8> texel{};
   bool operator<(const PipelineDesc& o) const {
-    return std::tie(shader, bindings, push_bytes, spec) < std::tie(o.shader, o.bindings, o.push_bytes, o.spec);
+    return std::tie(shader, bindings, push_bytes, spec, texel) < std::tie(o.shader, o.bindings, o.push_bytes, o.spec, o.texel);
+  }
+  TexelFormat texel_format(uint32_t binding) const { return binding < texel.size() ? texel[binding] : TexelFormat::None; }
+  VkDescriptorType type(uint32_t binding) const {
+    return texel_format(binding) != TexelFormat::None ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
   }
 };
 

@@ -50,7 +50,7 @@ void dispatch_once(VkDevice dev, uint32_t family, VkQueue queue, std::mutex* que
   if (pipes.empty()) return;
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bi.size = kScratchBytes;
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   VkBuffer b = VK_NULL_HANDLE;
   check(vkCreateBuffer(dev, &bi, nullptr, &b), "vkCreateBuffer (warm-up)");
   Handle<VkBuffer> buf(b, [dev](VkBuffer h) { vkDestroyBuffer(dev, h, nullptr); });
@@ -63,12 +63,26 @@ void dispatch_once(VkDevice dev, uint32_t family, VkQueue queue, std::mutex* que
   check(vkAllocateMemory(dev, &mi, nullptr, &m), "vkAllocateMemory (warm-up)");
   Handle<VkDeviceMemory> mem(m, [dev](VkDeviceMemory h) { vkFreeMemory(dev, h, nullptr); });
   check(vkBindBufferMemory(dev, b, m, 0), "vkBindBufferMemory (warm-up)");
+  // Views for texel bindings (PipelineDesc::texel32 / texel16), destroyed before the buffer.
+  Handle<VkBufferView> views[kTexelFormats];
+  VkBufferView raw_views[kTexelFormats] = {};
+  for (int f = 0; f < kTexelFormats; ++f) {
+    VkBufferViewCreateInfo vi{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+    vi.buffer = b;
+    vi.format = vk_format(TexelFormat(f + 1));
+    vi.range = kScratchBytes;
+    VkBufferView v = VK_NULL_HANDLE;
+    check(vkCreateBufferView(dev, &vi, nullptr, &v), "vkCreateBufferView (warm-up)");
+    views[f] = Handle<VkBufferView>(v, [dev](VkBufferView h) { vkDestroyBufferView(dev, h, nullptr); });
+    raw_views[f] = v;
+  }
 
-  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, uint32_t(pipes.size()) * kMaxBindings};
+  VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, uint32_t(pipes.size()) * kMaxBindings},
+                                {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, uint32_t(pipes.size()) * kMaxBindings}};
   VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   pi.maxSets = uint32_t(pipes.size());
-  pi.poolSizeCount = 1;
-  pi.pPoolSizes = &ps;
+  pi.poolSizeCount = 2;
+  pi.pPoolSizes = ps;
   VkDescriptorPool dp = VK_NULL_HANDLE;
   check(vkCreateDescriptorPool(dev, &pi, nullptr, &dp), "vkCreateDescriptorPool (warm-up)");
   Handle<VkDescriptorPool> pool(dp, [dev](VkDescriptorPool h) { vkDestroyDescriptorPool(dev, h, nullptr); });
@@ -114,8 +128,10 @@ void dispatch_once(VkDevice dev, uint32_t family, VkQueue queue, std::mutex* que
     for (uint32_t i = 0; i < p->desc.bindings; ++i) {
       w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
       w[i].dstSet = set, w[i].dstBinding = i, w[i].descriptorCount = 1;
-      w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      w[i].descriptorType = p->desc.type(i);
       w[i].pBufferInfo = &info;
+      if (w[i].descriptorType == VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER)
+        w[i].pBufferInfo = nullptr, w[i].pTexelBufferView = &raw_views[int(p->desc.texel_format(i)) - 1];
     }
     vkUpdateDescriptorSets(dev, p->desc.bindings, w, 0, nullptr);
     vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);

@@ -73,11 +73,12 @@ VkDescriptorSet Recorder::allocate_set(VkDescriptorSetLayout layout) {
   VkDevice dev = ctx_.device();
   for (;;) {
     if (pool_index_ == pools_.size()) {
-      VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kMaxBindings};
+      VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kMaxBindings},
+                                    {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, kSetsPerPool * 2}};
       VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
       pi.maxSets = kSetsPerPool;
-      pi.poolSizeCount = 1;
-      pi.pPoolSizes = &ps;
+      pi.poolSizeCount = 2;
+      pi.pPoolSizes = ps;
       VkDescriptorPool p = VK_NULL_HANDLE;
       check(vkCreateDescriptorPool(dev, &pi, nullptr, &p), "vkCreateDescriptorPool");
       pools_.emplace_back(p, [dev](VkDescriptorPool h) { vkDestroyDescriptorPool(dev, h, nullptr); });
@@ -141,16 +142,21 @@ void Recorder::dispatch(const PipelineDesc& desc, std::span<const BufferArg> arg
   if (args.size() > kMaxBindings) throw std::logic_error("too many bindings");
   uint64_t max_range = ctx_.info().max_storage_buffer_range;
   for (size_t i = 0; i < args.size(); ++i) {
+    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    writes[i].dstSet = set;
+    writes[i].dstBinding = uint32_t(i);
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = desc.type(uint32_t(i));
+    if (writes[i].descriptorType == VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER) {
+      if (!args[i].view) throw std::logic_error("binding " + std::to_string(i) + " of '" + desc.shader + "' needs a texel view");
+      writes[i].pTexelBufferView = &args[i].view;
+      continue;
+    }
     if (args[i].range > max_range)
       throw std::logic_error("binding " + std::to_string(i) + " of '" + desc.shader + "' spans " +
                              std::to_string(args[i].range) + " bytes > maxStorageBufferRange; the op must chunk it");
     infos[i] = {args[i].buffer->buffer, args[i].offset, std::max<uint64_t>(args[i].range, 4)};
     max_binding_bytes_ = std::max(max_binding_bytes_, args[i].range);
-    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-    writes[i].dstSet = set;
-    writes[i].dstBinding = uint32_t(i);
-    writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &infos[i];
   }
   vkUpdateDescriptorSets(ctx_.device(), uint32_t(args.size()), writes, 0, nullptr);

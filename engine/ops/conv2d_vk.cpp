@@ -79,7 +79,7 @@ bool conv3x3_direct(vk::Recorder& rec, const Tensor& y, const Tensor& x, const T
         const bool f16 = x.dtype() == DType::F16;
         using TF = vk::TexelFormat;
         VkBufferView xv = VK_NULL_HANDLE, xr = VK_NULL_HANDLE, wr = VK_NULL_HANDLE;
-        if (vec == 4 && gemm::texel_loads() && xabs % 4 == 0 && xabs <= UINT32_MAX && wabs <= UINT32_MAX) {
+        if (vec == 4 && texel_loads() && xabs % 4 == 0 && xabs <= UINT32_MAX && wabs <= UINT32_MAX) {
           xv = alloc.texel_view(x.buffer(), f16 ? TF::Rgba16f : TF::Rgba32f);
           xr = alloc.texel_view(x.buffer(), f16 ? TF::R16f : TF::R32f);
           wr = alloc.texel_view(w.buffer(), f16 ? TF::R16f : TF::R32f);

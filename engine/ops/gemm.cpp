@@ -44,14 +44,6 @@ Tile tile_for(const vk::DeviceInfo& info) {
   return tile_for_device(info);
 }
 
-bool texel_loads() {
-  static const bool on = [] {
-    const char* e = std::getenv("VKFLOW_TEXEL_LOADS");
-    return !(e && std::strcmp(e, "0") == 0);
-  }();
-  return on;
-}
-
 uint64_t max_region_bytes(const vk::DeviceInfo& info) {
   return info.max_storage_buffer_range - std::max<uint64_t>(info.storage_offset_alignment, 16);
 }

@@ -23,9 +23,6 @@ struct Tile {
 };
 // Per-device choice (CPU/lavapipe vs GPU); VKFLOW_GEMM_TILE="wg,tm,tn4,wn" overrides it (tuning only).
 Tile tile_for(const vk::DeviceInfo& info);
-// CPU kernels read their inputs through storage texel views (vk/texel_format.h) unless
-// VKFLOW_TEXEL_LOADS=0 (comparisons); read once per process.
-bool texel_loads();
 
 // Elements [off, off + count) of a tensor.
 struct Region {

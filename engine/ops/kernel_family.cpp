@@ -7,6 +7,7 @@
 namespace vkf::ops {
 namespace {
 thread_local std::optional<KernelFamily> g_override;  // per thread, like every test seam
+thread_local std::optional<bool> g_texel_override;
 }
 
 KernelFamily kernel_family(const vk::DeviceInfo& info) {
@@ -26,5 +27,16 @@ KernelFamily kernel_family(const vk::DeviceInfo& info) {
 }
 
 void set_kernel_family_override(std::optional<KernelFamily> family) { g_override = family; }
+
+bool texel_loads() {
+  if (g_texel_override) return *g_texel_override;
+  static const bool on = [] {
+    const char* e = std::getenv("VKFLOW_TEXEL_LOADS");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+
+void set_texel_loads_override(std::optional<bool> on) { g_texel_override = on; }
 
 }  // namespace vkf::ops

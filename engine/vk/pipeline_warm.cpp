@@ -63,7 +63,7 @@ void dispatch_once(VkDevice dev, uint32_t family, VkQueue queue, std::mutex* que
   check(vkAllocateMemory(dev, &mi, nullptr, &m), "vkAllocateMemory (warm-up)");
   Handle<VkDeviceMemory> mem(m, [dev](VkDeviceMemory h) { vkFreeMemory(dev, h, nullptr); });
   check(vkBindBufferMemory(dev, b, m, 0), "vkBindBufferMemory (warm-up)");
-  // Views for texel bindings (PipelineDesc::texel32 / texel16), destroyed before the buffer.
+  // Views for texel bindings (PipelineDesc::texel), one per format, destroyed before the buffer.
   Handle<VkBufferView> views[kTexelFormats];
   VkBufferView raw_views[kTexelFormats] = {};
   for (int f = 0; f < kTexelFormats; ++f) {

@@ -74,7 +74,7 @@ VkDescriptorSet Recorder::allocate_set(VkDescriptorSetLayout layout) {
   for (;;) {
     if (pool_index_ == pools_.size()) {
       VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kMaxBindings},
-                                    {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, kSetsPerPool * 2}};
+                                    {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, kSetsPerPool * 3}};  // conv2d_3x3_tex: 3
       VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
       pi.maxSets = kSetsPerPool;
       pi.poolSizeCount = 2;

@@ -27,7 +27,7 @@ struct BufferArg {
   uint64_t offset = 0;  // bytes
   uint64_t range = 0;   // bytes
   bool write = false;
-  VkBufferView view = VK_NULL_HANDLE;  // for a texel binding (PipelineDesc::texel32/16): the whole-buffer view
+  VkBufferView view = VK_NULL_HANDLE;  // for a texel binding (PipelineDesc::texel): the whole-buffer view
 };
 
 struct OpTiming {

@@ -41,7 +41,7 @@ float run_case(vk::Context& ctx, const Case& c, DType dt, uint32_t seed, const o
 TEST_CASE("conv2d matches the CPU reference: kernels 1/3/5, stride 1/2, symmetric and asymmetric padding",
           "[ops][conv2d]") {
   auto& ctx = test::gpu();
-  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's
+  const int family = GENERATE(0, 1, 2);  // own kernels, the other family, CPU kernels with storage-buffer loads
   test::KernelFamilyScope kernels(family);
   INFO(kernels.name());
   using P = ops::Conv2dParams;
@@ -75,7 +75,7 @@ TEST_CASE("conv2d matches the CPU reference: kernels 1/3/5, stride 1/2, symmetri
 
 TEST_CASE("conv2d chunking over channels, columns and output channels accumulates correctly", "[ops][conv2d]") {
   auto& ctx = test::gpu();
-  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's
+  const int family = GENERATE(0, 1, 2);  // own kernels, the other family, CPU kernels with storage-buffer loads
   test::KernelFamilyScope kernels(family);
   INFO(kernels.name());
   // 4 KiB bindings and 8 KiB im2col buffers force every chunk loop to run several times on a small problem.

@@ -22,7 +22,7 @@ struct Case {
 
 TEST_CASE("matmul matches the CPU reference on odd and aligned shapes, f32 and f16", "[ops][matmul]") {
   auto& ctx = test::gpu();
-  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's
+  const int family = GENERATE(0, 1, 2);  // own kernels, the other family, CPU kernels with storage-buffer loads
   test::KernelFamilyScope kernels(family);
   INFO(kernels.name());
   const Case cases[] = {
@@ -61,7 +61,7 @@ TEST_CASE("matmul matches the CPU reference on odd and aligned shapes, f32 and f
 
 TEST_CASE("linear over a 3-D input and matmul on unaligned tensor views", "[ops][matmul]") {
   auto& ctx = test::gpu();
-  const int family = GENERATE(0, 1);  // the device's own kernels, then the other family's
+  const int family = GENERATE(0, 1, 2);  // own kernels, the other family, CPU kernels with storage-buffer loads
   test::KernelFamilyScope kernels(family);
   INFO(kernels.name());
   // linear: x [2, 5, 24] @ w[10, 24]^T + b

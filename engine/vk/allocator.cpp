@@ -110,7 +110,7 @@ void Allocator::reserve_exact(uint64_t bytes) {
 
 std::unique_ptr<Buffer> Allocator::fresh(uint64_t size, bool exact) {
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-  bi.size = size;
+  bi.size = texel_key_size(size);
   bi.usage = kBufferUsage;
   VkBuffer buf = VK_NULL_HANDLE;
   check(vkCreateBuffer(ctx_.device(), &bi, nullptr, &buf), "vkCreateBuffer");

@@ -49,7 +49,7 @@ void dispatch_once(VkDevice dev, uint32_t family, VkQueue queue, std::mutex* que
                    const std::vector<const Pipeline*>& pipes) {
   if (pipes.empty()) return;
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-  bi.size = kScratchBytes;
+  bi.size = texel_key_size(kScratchBytes);  // off a power of two, like every real buffer (texel_format.h)
   bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   VkBuffer b = VK_NULL_HANDLE;
   check(vkCreateBuffer(dev, &bi, nullptr, &b), "vkCreateBuffer (warm-up)");

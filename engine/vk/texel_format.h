@@ -31,4 +31,12 @@ inline uint32_t texel_bytes(TexelFormat f) {
   }
 }
 
+// The size a VkBuffer is created with for `bytes` of use: never a power of two. llvmpipe compiles a shader
+// variant per "is the bound image's resource a power of two wide" (lp_sampler_static_texture_state_image),
+// and a texel view's resource is its whole buffer; with every buffer (and the pipeline warm-up's scratch
+// buffer) off powers of two, one variant serves every dispatch and the one compiled ahead is the one used.
+inline uint64_t texel_key_size(uint64_t bytes) {
+  return bytes >= 2 && (bytes & (bytes - 1)) == 0 ? bytes + 256 : bytes;
+}
+
 }  // namespace vkf::vk

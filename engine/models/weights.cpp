@@ -25,7 +25,7 @@ void Weights::load_prefix(const io::SafeTensors& st, std::string_view prefix) {
   // never recycled as intermediates.
   uint64_t total = 0;
   for (const auto& info : st.tensors())
-    if (is_weight(info, prefix)) total += (bytes_of(info) + 255) / 256 * 256;
+    if (is_weight(info, prefix)) total += ctx_->allocator().exact_footprint(bytes_of(info));
   if (total) ctx_->allocator().reserve_exact(total);
   for (const auto& info : st.tensors()) {
     if (!is_weight(info, prefix)) continue;

@@ -98,6 +98,10 @@ uint32_t Allocator::new_block(uint64_t size, bool exact) {
   return uint32_t(blocks_.size() - 1);
 }
 
+uint64_t Allocator::exact_footprint(uint64_t bytes) const {
+  return align_up(texel_key_size(align_up(std::max<uint64_t>(bytes, 256), 256)), alignment_);
+}
+
 void Allocator::reserve_exact(uint64_t bytes) {
   std::lock_guard lock(mu_);
   bytes = align_up(bytes, alignment_);

@@ -59,6 +59,9 @@ class Allocator {
   // so a model's weights occupy exactly their size (call with the sum of the 256-byte-aligned sizes).
   void reserve_exact(uint64_t bytes);
   // Recorders bracket their open command buffers with these (see alloc_for_upload).
+  // Memory an alloc_exact(bytes) takes from a reserve_exact block (its size class, off a power of two:
+  // texel_key_size): what a caller sums to reserve exactly enough for a set of weights.
+  uint64_t exact_footprint(uint64_t bytes) const;
   void begin_recording();
   void end_recording();
   bool host_visible() const { return host_visible_; }

@@ -40,7 +40,9 @@ TEST_CASE("reserve_exact packs weight buffers into exactly the reserved memory",
   a.trim();
   const uint64_t sizes[] = {256, 1000, 4, 70000, 12345, 300000, 256 * 1000};
   uint64_t total = 0;
-  for (uint64_t s : sizes) total += (std::max<uint64_t>(s, 256) + 255) / 256 * 256;
+  for (uint64_t s : sizes) total += a.exact_footprint(s);
+  CHECK(a.exact_footprint(1000) >= 1024 + 256);  // 1000 -> its 256-byte class 1024, a power of two -> + 256
+  CHECK(a.exact_footprint(70000) >= 70144);
   const auto s0 = a.stats();
   a.reserve_exact(total);
   CHECK(a.stats().block_bytes - s0.block_bytes == total);

@@ -17,7 +17,7 @@ KernelFamily kernel_family(const vk::DeviceInfo& info);
 // Testing seam: forces a family (nullopt: back to the device's own) on the calling thread only.
 void set_kernel_family_override(std::optional<KernelFamily> family);
 
-// Whether the CPU kernels (matmul_sg, conv2d_3x3, attention_rows) read their inputs through storage texel
+// Whether the CPU kernels (matmul_sg, conv2d_3x3) read their inputs through storage texel
 // views (vk/texel_format.h): on lavapipe an imageLoad is one vector gather, a storage-buffer load a loop
 // over the lanes with a bounds check each. VKFLOW_TEXEL_LOADS=0 turns it off (comparisons; read once per
 // process); set_texel_loads_override is the tests' seam, per thread, so both load paths are checked.

@@ -56,12 +56,12 @@ class Allocator {
   // gigabytes of weights do not pay the up-to-25% rounding that makes intermediates reusable.
   std::shared_ptr<Buffer> alloc_exact(uint64_t bytes);
   // Allocates device memory for `bytes` of upcoming alloc_exact calls in as few blocks as the device allows,
-  // so a model's weights occupy exactly their size (call with the sum of the 256-byte-aligned sizes).
+  // so a model's weights occupy exactly their size (call with the sum of their exact_footprint).
   void reserve_exact(uint64_t bytes);
-  // Recorders bracket their open command buffers with these (see alloc_for_upload).
   // Memory an alloc_exact(bytes) takes from a reserve_exact block (its size class, off a power of two:
   // texel_key_size): what a caller sums to reserve exactly enough for a set of weights.
   uint64_t exact_footprint(uint64_t bytes) const;
+  // Recorders bracket their open command buffers with these (see alloc_for_upload).
   void begin_recording();
   void end_recording();
   bool host_visible() const { return host_visible_; }

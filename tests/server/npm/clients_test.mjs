@@ -115,7 +115,13 @@ async function stableCanvasClient() {
   check(buffs.every((im) => isPng(im.data)), "stable-canvas: the collected previews are PNGs");
   const buf = await (await fetch(urls[0].data)).arrayBuffer();
   check(isPng(buf), "stable-canvas: image is a PNG");
-  const st = await client.getPromptStatus(out.prompt_id);
+  // enqueue() resolves on the output node's "executed", which (as in ComfyUI's prompt_worker) comes before
+  // the prompt leaves queue_running for the history, so "running" may still be true for a moment: poll, bounded.
+  let st = await client.getPromptStatus(out.prompt_id);
+  for (let i = 0; i < 100 && !st.done; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    st = await client.getPromptStatus(out.prompt_id);
+  }
   check(st.done === true, `stable-canvas: prompt status ${JSON.stringify(st)}`);
   const sys = await client.getSystemStats();
   check(sys.devices.length >= 1, "stable-canvas: system_stats devices");
